@@ -1,0 +1,4 @@
+export * from './media';
+export * from './schemas';
+export * from './categories';
+export * from './judge';
