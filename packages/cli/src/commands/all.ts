@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+
+/** A subcommand module: adds itself to the program. */
+export type CommandRegistrar = (program: Command) => void;
+
+/** Every built-in subcommand, in the order `flex --help` lists them. */
+export const allCommands: readonly CommandRegistrar[] = [];
