@@ -1,0 +1,133 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf } from './engine';
+import { initBackend } from './backend';
+
+/** Runs `f` on a backend with fixed inputs and returns plain arrays of its outputs. */
+async function on(backend: 'cpu' | 'wasm', inputs: Float32Array[][], shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor[]) {
+  await tf.setBackend(backend);
+  const xs = inputs.map((values, i) => tf.tensor(values[0] as Float32Array, shapes[i]));
+  const ys = f(...xs);
+  const out = ys.map((y) => Array.from(y.dataSync()));
+  tf.dispose([...xs, ...ys]);
+  return out;
+}
+
+function random(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s ^ (s >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+function relativeError(a: number[], b: number[]): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += ((a[i] as number) - (b[i] as number)) ** 2;
+    den += (b[i] as number) ** 2;
+  }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+async function compare(shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor[]) {
+  const inputs = shapes.map((s, i) => [random(s.reduce((p, d) => p * d, 1), 17 + i)]);
+  const cpu = await on('cpu', inputs, shapes, f);
+  const wasm = await on('wasm', inputs, shapes, f);
+  await tf.setBackend('wasm');
+  expect(wasm.length).toBe(cpu.length);
+  for (let i = 0; i < cpu.length; i++) {
+    expect(wasm[i]?.length).toBe(cpu[i]?.length);
+    expect(relativeError(wasm[i] as number[], cpu[i] as number[])).toBeLessThan(1e-5);
+  }
+}
+
+describe('fixed wasm kernels agree with cpu', () => {
+  beforeAll(async () => {
+    const report = await initBackend({ backend: 'wasm' });
+    expect(report.fixedKernels).toBe(true);
+  });
+
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    it(`2-D matMul transposeA=${ta} transposeB=${tb}`, async () => {
+      await compare([ta ? [24, 17] : [17, 24], tb ? [9, 24] : [24, 9]], (a, b) => [tf.matMul(a as tf.Tensor2D, b as tf.Tensor2D, ta, tb)]);
+    });
+    it(`batched matMul (rank 4) transposeA=${ta} transposeB=${tb}`, async () => {
+      await compare([ta ? [2, 3, 8, 5] : [2, 3, 5, 8], tb ? [2, 3, 6, 8] : [2, 3, 8, 6]], (a, b) => [tf.matMul(a as tf.Tensor4D, b as tf.Tensor4D, ta, tb)]);
+    });
+  }
+
+  it('3-D x 2-D matMul, and 2-D gradients (the dense-layer form)', async () => {
+    // The weight gradient of a 3-D x 2-D product has the wrong shape on every backend (TFJS.md): layers
+    // reshape to 2-D first, which is what the gradient part checks.
+    await compare([[3, 7, 8], [8, 5], [21, 5]], (a, b, dy) => {
+      const g = tf.grads((x: tf.Tensor, w: tf.Tensor) => tf.matMul(x.reshape([21, 8]) as tf.Tensor2D, w as tf.Tensor2D));
+      return [tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D), ...g([a as tf.Tensor, b as tf.Tensor], dy)];
+    });
+  });
+
+  it('broadcast 2-D x 3-D matMul', async () => {
+    await compare([[5, 8], [4, 8, 3]], (a, b) => [tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D)]);
+  });
+
+  it('gather gradient (UnsortedSegmentSum)', async () => {
+    await compare([[11, 6], [7, 6]], (table, dy) => {
+      const ids = tf.tensor1d([3, 0, 3, 10, 5, 3, 0], 'int32');
+      const [g] = tf.grads((t: tf.Tensor) => tf.gather(t, ids))([table as tf.Tensor], dy);
+      ids.dispose();
+      return [g as tf.Tensor];
+    });
+  });
+
+  for (const [stride, padding, size] of [
+    [1, 'same', 3],
+    [2, 'same', 3],
+    [2, 'valid', 3],
+    [2, 'same', 2],
+    [1, 'valid', 1],
+  ] as const) {
+    it(`conv2d gradients stride ${stride} ${padding} ${size}x${size}`, async () => {
+      const outSize = padding === 'same' ? Math.ceil(9 / stride) : Math.floor((9 - size) / stride) + 1;
+      await compare([[2, 9, 9, 3], [size, size, 3, 4], [2, outSize, outSize, 4]], (x, w, dy) => {
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding));
+        return g([x as tf.Tensor, w as tf.Tensor], dy);
+      });
+    });
+  }
+
+  it('comparisons have zero gradients inside where', async () => {
+    await compare([[10]], (x) => {
+      const f = (t: tf.Tensor) => tf.where(tf.greater(t, 0), t.mul(2), t.mul(-3)).sum();
+      return [tf.grad(f)(x as tf.Tensor)];
+    });
+  });
+
+  it('does not leak tensors', async () => {
+    const a = tf.randomNormal([4, 6, 8]);
+    const b = tf.randomNormal([4, 8, 6]);
+    const ids = tf.tensor1d([1, 0, 1], 'int32');
+    const x = tf.randomNormal([1, 6, 6, 2]);
+    const w = tf.randomNormal([3, 3, 2, 3]);
+    const backend = tf.engine().backend as unknown as { numDataIds(): number };
+    const before = [tf.memory().numTensors, backend.numDataIds()];
+    for (let i = 0; i < 3; i++) {
+      tf.dispose(
+        tf.tidy(() => [
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p as tf.Tensor3D, q as tf.Tensor3D, false, true))([a, b.transpose([0, 2, 1])]),
+          tf.grad((t: tf.Tensor) => tf.gather(t, ids).sum())(a),
+          ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 2, 'same').sum())([x, w]),
+        ]),
+      );
+    }
+    expect([tf.memory().numTensors, backend.numDataIds()]).toEqual(before);
+    tf.dispose([ids, x, w]);
+    tf.dispose([a, b]);
+  });
+});

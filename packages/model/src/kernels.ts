@@ -1,0 +1,224 @@
+import { tf } from './engine';
+
+/**
+ * Fixed training kernels for the wasm backend (see TFJS.md). TensorFlow.js 4.22 on wasm runs only the plain
+ * 2-D matMul through XNNPACK; every transposed or batched product falls to a naive loop, and the gradient
+ * kernels of `gather` (UnsortedSegmentSum) and of conv2d's filter are missing. These are re-registered in
+ * place, built only from the backend's own fast kernels and direct copies on the wasm heap.
+ */
+
+// The wasm backend's internals used here are stable across 4.x but not typed publicly.
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: 'float32' | 'int32' | 'bool' | 'string' | 'complex64';
+}
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  disposeData(dataId: object): boolean;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmBackend; attrs: Record<string, unknown> };
+type KernelFunction = (args: KernelArgs) => TensorInfo;
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+let installed = false;
+
+/** True once {@link installWasmKernelFixes} has replaced the wasm kernels. */
+export function wasmKernelFixesInstalled(): boolean {
+  return installed;
+}
+
+function original(name: string): KernelFunction {
+  const kernel = tf.getKernel(name, 'wasm');
+  if (!kernel) throw new Error(`wasm kernel ${name} is not registered`);
+  return kernel.kernelFunc as unknown as KernelFunction;
+}
+
+/** Copies `count` floats from `source` (at element `from`) into a fresh tensor of `shape`. */
+function copyToFresh(backend: WasmBackend, source: TensorInfo, from: number, shape: number[]): TensorInfo {
+  const out = backend.makeOutput(shape, 'float32');
+  // Views are taken after the allocation: a growing heap detaches earlier views.
+  const src = backend.typedArrayFromHeap(source) as Float32Array;
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  dst.set(src.subarray(from, from + sizeOf(shape)));
+  return out;
+}
+
+/**
+ * Replaces the wasm kernels BatchMatMul (explicit transposes, then one fast 2-D call for the whole batch when
+ * the right operand is shared, else one fast call per slice on fresh tensors), adds UnsortedSegmentSum and
+ * Conv2DBackpropFilter, and registers zero gradients for comparison ops on every backend. Idempotent.
+ * Call after the wasm backend is registered (importing @tensorflow/tfjs-backend-wasm does that).
+ */
+export function installWasmKernelFixes(): void {
+  if (installed) return;
+  installZeroComparisonGradients();
+  const batchMatMul = original('BatchMatMul');
+  const transpose = original('Transpose');
+  const conv2d = original('Conv2D');
+  const pad = original('PadV2');
+  const slice = original('Slice');
+
+  const transposeLastTwo = (backend: WasmBackend, x: TensorInfo): TensorInfo => {
+    const rank = x.shape.length;
+    const perm = Array.from({ length: rank }, (_, i) => i);
+    perm[rank - 2] = rank - 1;
+    perm[rank - 1] = rank - 2;
+    return transpose({ inputs: { x }, backend, attrs: { perm } });
+  };
+
+  const fixedBatchMatMul: KernelFunction = ({ inputs, backend, attrs }) => {
+    let a = inputs.a as TensorInfo;
+    let b = inputs.b as TensorInfo;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return batchMatMul({ inputs, backend, attrs });
+    const temporaries: TensorInfo[] = [];
+    if (attrs.transposeA) {
+      a = transposeLastTwo(backend, a);
+      temporaries.push(a);
+    }
+    if (attrs.transposeB) {
+      b = transposeLastTwo(backend, b);
+      temporaries.push(b);
+    }
+    const rankA = a.shape.length;
+    const rankB = b.shape.length;
+    const m = a.shape[rankA - 2] as number;
+    const k = a.shape[rankA - 1] as number;
+    const n = b.shape[rankB - 1] as number;
+    if (b.shape[rankB - 2] !== k) {
+      temporaries.forEach((t) => backend.disposeData(t.dataId));
+      throw new Error(`matMul: inner shapes ${a.shape} and ${b.shape} do not match`);
+    }
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const batchA = sizeOf(outerA);
+    const batchB = sizeOf(outerB);
+    const outer = outerA.length >= outerB.length ? outerA : outerB;
+    const outShape = [...outer, m, n];
+    const plain = { transposeA: false, transposeB: false };
+    let out: TensorInfo;
+    if (batchB === 1) {
+      // One fast call: the rows of every batch of A stacked against the shared B.
+      out = batchMatMul({
+        inputs: { a: { ...a, shape: [batchA * m, k] }, b: { ...b, shape: [k, n] } },
+        backend,
+        attrs: plain,
+      });
+      out.shape = outShape;
+    } else if (batchA === batchB || batchA === 1) {
+      out = backend.makeOutput(outShape, 'float32');
+      for (let i = 0; i < batchB; i++) {
+        // Fresh tensors per slice: the kernel caches packed weights by tensor id.
+        const bi = copyToFresh(backend, b, i * k * n, [k, n]);
+        const ai = batchA === 1 ? { ...a, shape: [m, k] } : copyToFresh(backend, a, i * m * k, [m, k]);
+        const ri = batchMatMul({ inputs: { a: ai, b: bi }, backend, attrs: plain });
+        const dst = backend.typedArrayFromHeap(out) as Float32Array;
+        dst.set(backend.typedArrayFromHeap({ ...ri, shape: [m * n] }) as Float32Array, i * m * n);
+        backend.disposeData(ri.dataId);
+        backend.disposeData(bi.dataId);
+        if (batchA !== 1) backend.disposeData(ai.dataId);
+      }
+    } else {
+      out = batchMatMul({ inputs: { a, b }, backend, attrs: plain });
+    }
+    temporaries.forEach((t) => backend.disposeData(t.dataId));
+    return out;
+  };
+
+  const unsortedSegmentSum: KernelFunction = ({ inputs, backend, attrs }) => {
+    const x = inputs.x as TensorInfo;
+    const ids = inputs.segmentIds as TensorInfo;
+    const numSegments = attrs.numSegments as number;
+    const count = sizeOf(ids.shape);
+    const innerShape = x.shape.slice(ids.shape.length);
+    const inner = sizeOf(innerShape);
+    const out = backend.makeOutput([numSegments, ...innerShape], x.dtype);
+    const dst = backend.typedArrayFromHeap(out);
+    dst.fill(0);
+    const src = backend.typedArrayFromHeap(x);
+    const segment = backend.typedArrayFromHeap(ids);
+    for (let i = 0; i < count; i++) {
+      const s = segment[i] as number;
+      if (s < 0 || s >= numSegments) continue;
+      const from = i * inner;
+      const to = s * inner;
+      for (let j = 0; j < inner; j++) dst[to + j] = (dst[to + j] as number) + (src[from + j] as number);
+    }
+    return out;
+  };
+
+  const conv2dBackpropFilter: KernelFunction = ({ inputs, backend, attrs }) => {
+    const x = inputs.x as TensorInfo;
+    const dy = inputs.dy as TensorInfo;
+    const filterShape = attrs.filterShape as [number, number, number, number];
+    const strides = attrs.strides as number | [number, number];
+    if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') throw new Error('Conv2DBackpropFilter: only NHWC');
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filterShape,
+      strides,
+      1,
+      attrs.pad as 'same' | 'valid' | number,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
+    const [kh, kw, ci, co] = filterShape;
+    // dW[p, q, c, o] = sum_{b, i, j} xPadded[b, i*s + p, j*s + q, c] * dy[b, i, j, o]:
+    // a convolution of x (channels as batch) with dy (batch as channels), dilated by the stride.
+    const xt = transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }); // [ci, H, W, B]
+    const { top, bottom, left, right } = info.padInfo;
+    const padded =
+      top || bottom || left || right
+        ? pad({
+            inputs: { x: xt },
+            backend,
+            attrs: { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 },
+          })
+        : xt;
+    const filter = transpose({ inputs: { x: dy }, backend, attrs: { perm: [1, 2, 0, 3] } }); // [oh, ow, B, co]
+    const conv = conv2d({
+      inputs: { x: padded, filter },
+      backend,
+      attrs: {
+        strides: [1, 1],
+        pad: 'valid',
+        dataFormat: 'NHWC',
+        dilations: [info.strideHeight, info.strideWidth],
+        dimRoundingMode: undefined,
+      },
+    }); // [ci, >=kh, >=kw, co]
+    const cropped =
+      conv.shape[1] === kh && conv.shape[2] === kw
+        ? conv
+        : slice({ inputs: { x: conv }, backend, attrs: { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] } });
+    const out = transpose({ inputs: { x: cropped }, backend, attrs: { perm: [1, 2, 0, 3] } });
+    for (const t of new Set([xt, padded, filter, conv, cropped])) backend.disposeData(t.dataId);
+    return out;
+  };
+
+  const replace = (kernelName: string, kernelFunc: KernelFunction) => {
+    if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  };
+  replace('BatchMatMul', fixedBatchMatMul);
+  replace('UnsortedSegmentSum', unsortedSegmentSum);
+  replace('Conv2DBackpropFilter', conv2dBackpropFilter);
+  installed = true;
+}
+
+/** Registers zero gradients for comparison ops (missing on every backend), so `where(greater(…))` trains. */
+export function installZeroComparisonGradients(): void {
+  for (const kernelName of ['Greater', 'GreaterEqual', 'Less', 'LessEqual', 'Equal', 'NotEqual', 'LogicalAnd', 'LogicalOr', 'LogicalNot', 'IsNan', 'IsFinite']) {
+    if (tf.getGradient(kernelName)) continue;
+    const unary = kernelName === 'LogicalNot' || kernelName === 'IsNan' || kernelName === 'IsFinite';
+    tf.registerGradient({
+      kernelName,
+      inputsToSave: unary ? ['x'] : ['a', 'b'],
+      gradFunc: (_dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]): Record<string, () => tf.Tensor> =>
+        unary
+          ? { x: () => tf.zerosLike(saved[0] as tf.Tensor) }
+          : { a: () => tf.zerosLike(saved[0] as tf.Tensor), b: () => tf.zerosLike(saved[1] as tf.Tensor) },
+    });
+  }
+}
