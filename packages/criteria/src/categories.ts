@@ -38,3 +38,177 @@ export function categoryName(modality: Modality, id: PredefinedCategoryId): stri
   const found = predefinedCategories[modality].find((c) => c.id === id);
   return (found as CategoryDefinition).name;
 }
+
+/**
+ * Words (or word stems) that identify each predefined category, per modality. A spelling matches a category
+ * when at least half of its meaningful words are in that category's vocabulary. Words are compared on a
+ * 6-character stem so "aesthetic", "aesthetics" and "aesthetically" are one word.
+ */
+const vocabulary: Readonly<Record<Modality, Readonly<Record<PredefinedCategoryId, readonly string[]>>>> = {
+  image: {
+    A: ['semantic', 'alignment', 'aligned', 'accuracy', 'accurate', 'prompt', 'adherence', 'following', 'faithfulness', 'faithful', 'fidelity', 'correspondence', 'consistency', 'text', 'content', 'relevance', 'correctness', 'instruction', 'compliance', 'matching', 'match'],
+    B: ['image', 'visual', 'quality', 'realism', 'realistic', 'technical', 'artifacts', 'artifact', 'sharpness', 'clarity', 'detail', 'details', 'photorealism', 'plausibility', 'naturalness', 'rendering', 'resolution', 'structural', 'integrity'],
+    C: ['aesthetics', 'aesthetic', 'artistry', 'artistic', 'art', 'composition', 'beauty', 'style', 'visual', 'appeal', 'creativity', 'color', 'colour', 'harmony', 'design', 'lighting'],
+  },
+  video: {
+    A: ['semantic', 'alignment', 'aligned', 'accuracy', 'accurate', 'prompt', 'adherence', 'following', 'faithfulness', 'faithful', 'fidelity', 'correspondence', 'text', 'content', 'relevance', 'correctness', 'instruction', 'compliance', 'matching', 'match'],
+    B: ['video', 'visual', 'quality', 'dynamic', 'dynamics', 'realism', 'realistic', 'temporal', 'technical', 'artifacts', 'artifact', 'smoothness', 'stability', 'coherence', 'clarity', 'frame', 'plausibility', 'naturalness'],
+    C: ['narrative', 'aesthetics', 'aesthetic', 'cinematography', 'cinematic', 'storytelling', 'story', 'artistry', 'artistic', 'composition', 'camera', 'style', 'appeal', 'beauty', 'framing', 'lighting'],
+  },
+};
+
+const stopWords = new Set(['and', 'the', 'of', 'a', 'an', 'category', 'dimension', 'overall', 'for', 'to', 'in', 'with', 'vs', 'score']);
+
+function stem(word: string): string {
+  return word.length > 6 ? word.slice(0, 6) : word;
+}
+
+const stemmedVocabulary = Object.fromEntries(
+  (Object.keys(vocabulary) as Modality[]).map((modality) => [
+    modality,
+    Object.fromEntries(
+      (['A', 'B', 'C'] as const).map((id) => [id, new Set(vocabulary[modality][id].map(stem))]),
+    ),
+  ]),
+) as Record<Modality, Record<PredefinedCategoryId, Set<string>>>;
+
+/** Lowercases, turns `&` into "and", drops accents and punctuation; collapses spaces. */
+function normaliseSpelling(spelling: string): string {
+  return spelling
+    .slice(0, 300)
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/&/g, ' and ')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+}
+
+/** A leading id written by the judge: "A. …", "A) …", "(A) …", "Category A: …", "A - …", or a bare "A". */
+function leadingId(spelling: string): { id: string; rest: string } | null {
+  const text = spelling.slice(0, 300).trim().replace(/^[*#\s]+/, '');
+  const match = /^(?:(?:category|cat\.?)\s*)?[([]?([A-Za-z])(?:\s*[.):\]\-\u2013\u2014]|$|\s+(?=[-\u2013\u2014:]))(.*)$/is.exec(text);
+  if (match === null) return null;
+  return { id: (match[1] as string).toUpperCase(), rest: (match[2] as string).replace(/^[\s:.\-\u2013\u2014*]+/, '').trim() };
+}
+
+/**
+ * Which predefined category a judge's spelling of a category name refers to, tolerant of ids, case,
+ * punctuation and partial names: `"A. Semantic Alignment & Accuracy"`, `"semantic alignment"`,
+ * `"Category A"`, `"image quality"` and `"Aesthetics"` all resolve. The name wins over a written id when
+ * both are present and the name is recognised. Returns `null` for a self-generated category
+ * ("Mood & Atmosphere", "Motion Physics", "D. Story") or an unknown spelling.
+ * @param spelling The category name as the judge wrote it.
+ * @param modality Which registry to match against ('image' | 'video').
+ */
+export function matchCategory(spelling: string, modality: Modality): PredefinedCategoryId | null {
+  if (typeof spelling !== 'string') return null;
+  const written = leadingId(spelling);
+  if (written !== null) {
+    if (written.rest !== '') {
+      const byName = matchCategoryName(written.rest, modality);
+      if (byName !== null) return byName;
+    }
+    return isPredefinedCategoryId(written.id) ? written.id : null;
+  }
+  return matchCategoryName(spelling, modality);
+}
+
+function matchCategoryName(spelling: string, modality: Modality): PredefinedCategoryId | null {
+  const normal = normaliseSpelling(spelling);
+  if (normal === '') return null;
+  for (const definition of predefinedCategories[modality]) {
+    if (normaliseSpelling(definition.name) === normal) return definition.id as PredefinedCategoryId;
+  }
+  const words = normal.split(' ').filter((w) => w !== '' && !stopWords.has(w) && !/^\d+$/.test(w));
+  if (words.length === 0) return null;
+  let best: PredefinedCategoryId | null = null;
+  let bestCovered = 0;
+  let bestCanonical = 0;
+  let tied = false;
+  for (const id of ['A', 'B', 'C'] as const) {
+    const vocab = stemmedVocabulary[modality][id];
+    const canonical = new Set(normaliseSpelling(categoryName(modality, id)).split(' ').map(stem));
+    let covered = 0;
+    let canonicalHits = 0;
+    for (const word of words) {
+      const s = stem(word);
+      if (vocab.has(s)) covered += 1;
+      if (canonical.has(s)) canonicalHits += 1;
+    }
+    if (covered > bestCovered || (covered === bestCovered && covered > 0 && canonicalHits > bestCanonical)) {
+      best = id;
+      bestCovered = covered;
+      bestCanonical = canonicalHits;
+      tied = false;
+    } else if (covered === bestCovered && covered > 0 && canonicalHits === bestCanonical) {
+      tied = true;
+    }
+  }
+  if (best === null || tied || bestCovered * 2 < words.length) return null;
+  return best;
+}
+
+/** The n-th self-generated category id after A, B, C: 0 → "D", 22 → "Z", 23 → "AA", … */
+export function selfGeneratedCategoryId(index: number): CategoryId {
+  let n = index + 3;
+  let id = '';
+  do {
+    id = String.fromCharCode(65 + (n % 26)) + id;
+    n = Math.floor(n / 26) - 1;
+  } while (n >= 0);
+  return id as CategoryId;
+}
+
+/**
+ * Stable ids for the categories of one assessment, in order: a category whose name matches a predefined
+ * category gets that id (A, B, C) the first time; every other one (self-generated, unknown, or a second
+ * spelling of an id already taken) gets the next free id from D on. Two spellings of the same category in
+ * different assessments therefore get the same id, which is what per-category rewards key on.
+ * @param names The category names in assessment order.
+ * @param modality Which registry to match against.
+ */
+export function assignCategoryIds(names: readonly string[], modality: Modality): CategoryId[] {
+  const used = new Set<string>();
+  const ids: (CategoryId | null)[] = names.map((name) => {
+    const id = matchCategory(name, modality);
+    if (id === null || used.has(id)) return null;
+    used.add(id);
+    return id;
+  });
+  let next = 0;
+  return ids.map((id) => {
+    if (id !== null) return id;
+    let candidate = selfGeneratedCategoryId(next);
+    while (used.has(candidate)) candidate = selfGeneratedCategoryId(++next);
+    used.add(candidate);
+    next += 1;
+    return candidate;
+  });
+}
+
+/**
+ * The categories of an assessment keyed by their stable id (see {@link assignCategoryIds}), so that
+ * "Semantic Alignment & Accuracy" and "A. Semantic alignment" land under the same key `A`.
+ * @param categories The assessment's categories (anything with a `name`).
+ * @param modality Which registry to match against.
+ */
+export function keyCategoriesById<T extends { readonly name: string }>(
+  categories: readonly T[],
+  modality: Modality,
+): Record<string, T> {
+  const ids = assignCategoryIds(
+    categories.map((c) => c.name),
+    modality,
+  );
+  const keyed: Record<string, T> = {};
+  categories.forEach((category, index) => {
+    keyed[ids[index] as string] = category;
+  });
+  return keyed;
+}
+
+/** True when `id` names a predefined category (A, B or C). */
+export function isPredefinedCategoryId(id: string): id is PredefinedCategoryId {
+  return id === 'A' || id === 'B' || id === 'C';
+}
