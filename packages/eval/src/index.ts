@@ -1,2 +1,4 @@
 export * from './random';
 export * from './metrics';
+export * from './errors';
+export * from './benchmark';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseOptions } from './errors';
 import { createRandom, hashSeed } from './random';
 
 /**
@@ -310,7 +311,11 @@ function slotOf(verdict: 'A' | 'B', order: ShownOrder): 1 | 2 {
  * (each metric its own stream derived from it).
  */
 export function computePreferenceMetrics(options: PreferenceMetricsOptions): PreferenceMetrics {
-  const { records, seed, bootstrapSamples, calibrationBins } = preferenceMetricsOptionsSchema.parse(options);
+  const { records, seed, bootstrapSamples, calibrationBins } = parseOptions(
+    preferenceMetricsOptionsSchema,
+    options,
+    'computePreferenceMetrics',
+  );
   const stream = (label: string) => hashSeed(seed, label);
 
   const accuracyDiff = bootstrapProportion(diffOutcomes(records), bootstrapSamples, stream('accuracy/diff'));
