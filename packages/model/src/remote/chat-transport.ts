@@ -139,12 +139,17 @@ export class ChatTransport {
   }
 
   /**
-   * Sends `messages` and returns the answer's text, retrying what is worth retrying. `key` identifies the
-   * request in logs and seeds its jitter. Never throws.
+   * Sends `messages` (or what the thunk builds once a slot is free) and returns the answer's text, retrying
+   * what is worth retrying. `key` identifies the request in logs and seeds its jitter. Never throws.
    */
-  async complete(messages: readonly ChatMessage[], key: string, signal?: AbortSignal): Promise<ChatOutcome> {
+  async complete(
+    messages: readonly ChatMessage[] | (() => readonly ChatMessage[]),
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<ChatOutcome> {
     try {
-      return await this.limiter.run(() => this.completeWithRetries(messages, key, signal), signal);
+      // A thunk is built inside the slot, so media are encoded only as fast as requests are sent.
+      return await this.limiter.run(() => this.completeWithRetries(typeof messages === 'function' ? messages() : messages, key, signal), signal);
     } catch (error) {
       if (signal?.aborted) return { ok: false, error: this.failure('aborted', 'aborted by the caller before it was sent'), attempts: 0 };
       return { ok: false, error: this.failure('model_error', `internal error: ${String(error)}`), attempts: 0 };
