@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import {
-  predefinedCategories,
+  assignCategoryIds,
   slotOfWinner,
   type Judge,
   type JudgeRequest,
@@ -58,15 +58,6 @@ export type PairwiseJudgeRewardOptions<TPrompt = string, TSample = Media> = Omit
   toPrompt?: (prompt: TPrompt) => string;
 };
 
-/** The category id (A, B, C) of a category name in either modality's registry, or undefined. */
-export function predefinedCategoryId(name: string, modality: Modality): string | undefined {
-  const key = name.trim().toLowerCase();
-  const own = predefinedCategories[modality].find((c) => c.name.toLowerCase() === key);
-  if (own) return own.id;
-  const other = predefinedCategories[modality === 'image' ? 'video' : 'image'].find((c) => c.name.toLowerCase() === key);
-  return other?.id;
-}
-
 /** Outcomes of one judgement for slot 1 (A): overall and per category id. */
 export function judgementOutcomes(
   result: JudgeResult,
@@ -77,10 +68,13 @@ export function judgementOutcomes(
   const tie = result.probabilityA === 0.5;
   const overall = mode === 'probability' ? result.probabilityA : tie ? 0.5 : slotOfWinner(result.assessment.winner) === 1 ? 1 : 0;
   const categories: Record<string, number> = {};
-  let extra = 0;
-  for (const category of result.assessment.categories) {
-    // Self-generated categories take the next letters after C, in the order written.
-    const id = predefinedCategoryId(category.name, modality) ?? String.fromCharCode(68 + extra++);
+  // Stable ids from @flex/criteria: A/B/C by name (tolerant), self-generated ones from D in written order.
+  const ids = assignCategoryIds(
+    result.assessment.categories.map((c) => c.name),
+    modality,
+  );
+  for (const [k, category] of result.assessment.categories.entries()) {
+    const id = ids[k] as string;
     const p = result.categoryProbabilityA?.[id];
     categories[id] = mode === 'probability' && p !== undefined ? p : slotOfWinner(category.cat_winner) === 1 ? 1 : 0;
   }
