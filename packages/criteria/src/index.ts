@@ -2,3 +2,5 @@ export * from './media';
 export * from './schemas';
 export * from './categories';
 export * from './judge';
+export * from './compact';
+export * from './compact-grammar';
