@@ -12,3 +12,4 @@ export * from './rewards/win-rates';
 export * from './rewards/pairwise';
 export * from './rewards/pointwise';
 export * from './rewards/combine';
+export * from './tensor-losses';
