@@ -11,3 +11,4 @@ export { Parameters, Linear, Embedding, LayerNorm, Attention, Mlp, TransformerBl
 export type { Initializer, AttentionCache } from './layers';
 export { Tokenizer, buildTokenizer, buildTokenizerOptionsSchema, tokenizerJsonSchema, splitPieces, specialTokens, PAD, BOS, EOS, SEP, UNK } from './tokenizer';
 export type { BuildTokenizerOptions, TokenizerJson, SpecialToken } from './tokenizer';
+export * from './generators';

@@ -1,0 +1,65 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '../engine';
+import { initBackend } from '../backend';
+import { spaceToDepth2 } from '../layers';
+import { createFlowGenerator, depthToSpace2, promptFeatures } from './index';
+
+beforeAll(async () => {
+  await initBackend({ backend: 'wasm' });
+});
+
+describe('flow generators', () => {
+  it('depthToSpace2 inverts spaceToDepth2', () => {
+    const x = tf.randomNormal([2, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const back = depthToSpace2(spaceToDepth2(x));
+    expect(Array.from(back.dataSync())).toEqual(Array.from(x.dataSync()));
+  });
+
+  it('prompt features are deterministic, normalised and tell prompts apart', () => {
+    const a = promptFeatures({ prompt: 'two red circles', buckets: 64 });
+    expect(Array.from(a)).toEqual(Array.from(promptFeatures({ prompt: 'Two red circles!', buckets: 64 })));
+    expect(a.reduce((s, v) => s + v * v, 0)).toBeCloseTo(1, 5);
+    expect(Array.from(a)).not.toEqual(Array.from(promptFeatures({ prompt: 'two blue circles', buckets: 64 })));
+  });
+
+  it('image and video velocities have the input shape, are seeded, and depend on the prompt', () => {
+    for (const modality of ['image', 'video'] as const) {
+      const g = createFlowGenerator({ modality, size: 16, frames: 4, channels: 8, embeddingDim: 16, promptBuckets: 32, seed: 3 });
+      const x = tf.randomNormal([2, ...g.sampleShape], 0, 1, 'float32', 2);
+      const sigma = tf.tensor1d([0.9, 0.3]);
+      const v1 = g.velocity(x, sigma, g.promptFeatures(['a red square', 'a red square']));
+      const v2 = g.velocity(x, sigma, g.promptFeatures(['a red square', 'three blue circles']));
+      expect(v1.shape).toEqual(x.shape);
+      const d1 = v1.dataSync();
+      const d2 = v2.dataSync();
+      const half = d1.length / 2;
+      expect(Array.from(d1.slice(0, half))).toEqual(Array.from(d2.slice(0, half)));
+      expect(Array.from(d1.slice(half))).not.toEqual(Array.from(d2.slice(half)));
+      const again = createFlowGenerator({ modality, size: 16, frames: 4, channels: 8, embeddingDim: 16, promptBuckets: 32, seed: 3 });
+      expect(Array.from(again.velocity(x, sigma, again.promptFeatures(['a red square', 'a red square'])).dataSync())).toEqual(Array.from(d1));
+      g.dispose();
+      again.dispose();
+    }
+  });
+
+  it('the flow-matching loss trains on wasm without leaking tensors', () => {
+    const g = createFlowGenerator({ modality: 'image', size: 16, channels: 8, embeddingDim: 16, promptBuckets: 32, seed: 1 });
+    const data = tf.tidy(() => tf.concat([tf.zeros([4, 16, 8, 3]), tf.ones([4, 16, 8, 3])], 2));
+    const prompt = g.promptFeatures(['left dark', 'left dark', 'left dark', 'left dark']);
+    const optimizer = tf.train.adam(3e-3);
+    const before = tf.memory().numTensors;
+    const losses: number[] = [];
+    for (let step = 0; step < 30; step++) {
+      const loss = optimizer.minimize(() => g.flowMatchingLoss(data, prompt, step % 3), true, g.parameters.variables()) as tf.Scalar;
+      losses.push(loss.dataSync()[0]!);
+      loss.dispose();
+    }
+    const after = tf.memory().numTensors;
+    expect(after - before).toBeLessThan(200); // optimizer slots only, not per-step growth
+    const early = (losses[0]! + losses[1]! + losses[2]!) / 3;
+    const late = (losses[27]! + losses[28]! + losses[29]!) / 3;
+    expect(late).toBeLessThan(early);
+    expect(() => g.velocity(tf.zeros([1, 8, 8, 3]), tf.tensor1d([0.5]), prompt.slice([0, 0], [1, 32]))).toThrow(/shape|x must be/);
+    g.dispose();
+  });
+});
