@@ -11,4 +11,10 @@ export { Parameters, Linear, Embedding, LayerNorm, Attention, Mlp, TransformerBl
 export type { Initializer, AttentionCache } from './layers';
 export { Tokenizer, buildTokenizer, buildTokenizerOptionsSchema, tokenizerJsonSchema, splitPieces, specialTokens, PAD, BOS, EOS, SEP, UNK } from './tokenizer';
 export type { BuildTokenizerOptions, TokenizerJson, SpecialToken } from './tokenizer';
+export { modelConfigSchema, visionConfigSchema, modelPresets, presetConfig } from './config';
+export type { ModelConfig, ModelConfigInput, VisionConfig, ModelPreset } from './config';
+export { Backbone, mediaBatch, sampleFrameIndices } from './backbone';
+export type { MediaBatch, MediaSlot, ExampleMedia, DecoderCache } from './backbone';
+export { tokenLogProbs, sequenceLogProbs, crossEntropyLoss, logSigmoid, bradleyTerryLoss, optimizerOptionsSchema, createOptimizer, setLearningRate, computeGradients, globalNorm, applyGradients, trainStep } from './training';
+export type { OptimizerOptions, TrainStepResult } from './training';
 export * from './generators';

@@ -77,6 +77,10 @@ describe('fixed wasm kernels agree with cpu', () => {
     await compare([[5, 8], [4, 8, 3]], (a, b) => [tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D)]);
   });
 
+  it('sum over leading axes (bias gradients)', async () => {
+    await compare([[96, 7], [4, 40, 5]], (a, b) => [a!.sum(0), a!.sum(0, true), b!.sum([0, 1]), b!.sum([1, 0], true), b!.sum(-1), b!.sum()]);
+  });
+
   it('gather gradient (UnsortedSegmentSum)', async () => {
     await compare([[11, 6], [7, 6]], (table, dy) => {
       const ids = tf.tensor1d([3, 0, 3, 10, 5, 3, 0], 'int32');

@@ -61,12 +61,31 @@ export function installWasmKernelFixes(): void {
   const pad = original('PadV2');
   const slice = original('Slice');
 
+  // A cache-blocked transpose of the last two axes in JavaScript on the wasm heap: several times faster than
+  // the backend's generic Transpose kernel for these shapes.
   const transposeLastTwo = (backend: WasmBackend, x: TensorInfo): TensorInfo => {
     const rank = x.shape.length;
-    const perm = Array.from({ length: rank }, (_, i) => i);
-    perm[rank - 2] = rank - 1;
-    perm[rank - 1] = rank - 2;
-    return transpose({ inputs: { x }, backend, attrs: { perm } });
+    const rows = x.shape[rank - 2] as number;
+    const cols = x.shape[rank - 1] as number;
+    const batch = sizeOf(x.shape.slice(0, -2));
+    const out = backend.makeOutput([...x.shape.slice(0, -2), cols, rows], 'float32');
+    const src = backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    const block = 16;
+    for (let b = 0; b < batch; b++) {
+      const base = b * rows * cols;
+      for (let j0 = 0; j0 < cols; j0 += block) {
+        const j1 = Math.min(j0 + block, cols);
+        for (let i0 = 0; i0 < rows; i0 += block) {
+          const i1 = Math.min(i0 + block, rows);
+          for (let j = j0; j < j1; j++) {
+            const to = base + j * rows;
+            for (let i = i0; i < i1; i++) dst[to + i] = src[base + i * cols + j] as number;
+          }
+        }
+      }
+    }
+    return out;
   };
 
   const fixedBatchMatMul: KernelFunction = ({ inputs, backend, attrs }) => {
@@ -201,6 +220,25 @@ export function installWasmKernelFixes(): void {
     if (tf.getKernel(kernelName, 'wasm')) tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   };
+  const sum = original('Sum');
+  // Reductions over leading axes (bias and layer-norm gradients) transpose first on wasm; as a product with
+  // a row of ones they take the fast 2-D path instead.
+  const fixedSum: KernelFunction = ({ inputs, backend, attrs }) => {
+    const x = inputs.x as TensorInfo;
+    const rank = x.shape.length;
+    const axes = (Array.isArray(attrs.axis) ? (attrs.axis as number[]) : [attrs.axis as number]).map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
+    const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+    const rows = sizeOf(x.shape.slice(0, axes.length));
+    if (x.dtype !== 'float32' || !leading || rows < 64) return sum({ inputs, backend, attrs });
+    const rest = x.shape.slice(axes.length);
+    const ones = backend.makeOutput([1, rows], 'float32');
+    (backend.typedArrayFromHeap(ones) as Float32Array).fill(1);
+    const out = batchMatMul({ inputs: { a: ones, b: { ...x, shape: [rows, sizeOf(rest)] } }, backend, attrs: { transposeA: false, transposeB: false } });
+    backend.disposeData(ones.dataId);
+    out.shape = attrs.keepDims ? [...axes.map(() => 1), ...rest] : rest;
+    return out;
+  };
+  replace('Sum', fixedSum);
   replace('BatchMatMul', fixedBatchMatMul);
   replace('UnsortedSegmentSum', unsortedSegmentSum);
   replace('Conv2DBackpropFilter', conv2dBackpropFilter);
