@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   isVideo,
-  predefinedCategories,
+  assignCategoryIds,
   slotOfWinner,
   type Judge,
   type JudgeRequest,
@@ -172,13 +172,13 @@ export function shownOrderOf(seed: number, pairId: string): ShownOrder {
 }
 
 /**
- * Category ids of an assessment's categories: a predefined name (any case) gives its id (A, B, C), any other
- * category the letter of its position (the fourth is D).
+ * Category ids of an assessment's categories, as @flex/criteria assigns them (`assignCategoryIds`): a
+ * predefined category (any reasonable spelling) gets A, B or C, every other one the next free id from D on.
  */
 export function categoryIdsOf(assessment: PairwiseAssessment, modality: Modality): string[] {
-  const byName = new Map(predefinedCategories[modality].map((c) => [c.name.trim().toLowerCase(), c.id as string]));
-  return assessment.categories.map(
-    (category, index) => byName.get(category.name.trim().toLowerCase()) ?? String.fromCharCode(65 + index),
+  return assignCategoryIds(
+    assessment.categories.map((category) => category.name),
+    modality,
   );
 }
 

@@ -2,3 +2,8 @@ export * from './random';
 export * from './metrics';
 export * from './errors';
 export * from './benchmark';
+export * from './font';
+export * from './raster';
+export * from './charts';
+export * from './results';
+export * from './report';
