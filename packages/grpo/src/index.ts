@@ -13,3 +13,5 @@ export * from './rewards/pairwise';
 export * from './rewards/pointwise';
 export * from './rewards/combine';
 export * from './tensor-losses';
+export * from './trainable-policy';
+export * from './flow/flow-policy';
