@@ -1,0 +1,176 @@
+import { createReadStream, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { z } from 'zod';
+import type { Media, RgbImage } from '@flex/criteria';
+import { SynthError } from './errors';
+import { oracleOptionsSchema } from './oracle';
+import { pairRecordSchema, splits } from './pair';
+import type { PairRecord } from './pair';
+import { decodePng, encodePng } from './png';
+
+/** Version of the generator that wrote a dataset (bump when the same seed would give different data). */
+export const generatorVersion = '1.0.0';
+
+/** Schema of a dataset's manifest.json. */
+export const manifestSchema = z.object({
+  format: z.literal('flex-synth-dataset'),
+  generatorVersion: z.string(),
+  modality: z.enum(['image', 'video']),
+  split: z.enum(splits),
+  seed: z.number().int(),
+  pairs: z.number().int().min(0),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  frames: z.number().int().positive(),
+  fps: z.number().positive(),
+  oracle: oracleOptionsSchema,
+  /** Every other option the generator used. */
+  options: z.record(z.string(), z.unknown()),
+});
+/** A dataset manifest. */
+export type Manifest = z.output<typeof manifestSchema>;
+
+/** File names inside a dataset folder. */
+export const datasetFiles = { manifest: 'manifest.json', pairs: 'pairs.jsonl', media: 'media' } as const;
+
+/** Read and validate a dataset's manifest. Throws `SynthError` (`missing_manifest`, `invalid_manifest`). */
+export function readManifest(folder: string): Manifest {
+  const file = join(folder, datasetFiles.manifest);
+  if (!existsSync(file)) throw new SynthError('missing_manifest', `no ${datasetFiles.manifest} in ${folder}`, { file });
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (cause) {
+    throw new SynthError('invalid_manifest', `${file} is not JSON`, { file, cause });
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) throw new SynthError('invalid_manifest', `${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, { file });
+  return parsed.data;
+}
+
+/**
+ * Writes a dataset: media as PNG files under media/, one JSON line per record. Records are validated before they
+ * are written; the manifest is written last (by `close`), so a folder with a manifest is complete.
+ */
+export class DatasetWriter {
+  readonly folder: string;
+  private readonly fd: number;
+  private count = 0;
+  private buffer: string[] = [];
+
+  constructor(folder: string) {
+    this.folder = folder;
+    mkdirSync(join(folder, datasetFiles.media), { recursive: true });
+    this.fd = openSync(join(folder, datasetFiles.pairs), 'w');
+  }
+
+  /** Write the PNG(s) of one candidate under media/ and return their relative paths. */
+  writeMedia(name: string, media: Media): string[] {
+    const frames: readonly RgbImage[] = 'frames' in media ? media.frames : [media];
+    const paths: string[] = [];
+    frames.forEach((frame, f) => {
+      const relative = `${datasetFiles.media}/${frames.length === 1 && !('frames' in media) ? name : `${name}-f${String(f).padStart(2, '0')}`}.png`;
+      writeFileSync(join(this.folder, relative), encodePng(frame));
+      paths.push(relative);
+    });
+    return paths;
+  }
+
+  /** Append one record (validated). */
+  write(record: PairRecord, options: { validate?: boolean } = {}): void {
+    const value = options.validate === false ? record : pairRecordSchema.parse(record);
+    this.buffer.push(JSON.stringify(value));
+    this.count++;
+    if (this.buffer.length >= 256) this.flush();
+  }
+
+  private flush(): void {
+    if (this.buffer.length === 0) return;
+    writeSync(this.fd, `${this.buffer.join('\n')}\n`);
+    this.buffer = [];
+  }
+
+  /** Number of records written. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Flush, close and write the manifest (its `pairs` is set to the number of records written). */
+  close(manifest: Omit<Manifest, 'pairs' | 'format' | 'generatorVersion'>): Manifest {
+    this.flush();
+    closeSync(this.fd);
+    const full: Manifest = manifestSchema.parse({ format: 'flex-synth-dataset', generatorVersion, ...manifest, pairs: this.count });
+    writeFileSync(join(this.folder, datasetFiles.manifest), `${JSON.stringify(full, null, 2)}\n`);
+    return full;
+  }
+}
+
+/** Options of {@link readPairs}. */
+export const readPairsOptionsSchema = z.object({
+  /** The dataset folder. */
+  data: z.string().min(1),
+  /** Stop after this many records. Default: all. */
+  limit: z.number().int().positive().optional(),
+});
+/** Input of {@link readPairs}. */
+export type ReadPairsOptions = z.input<typeof readPairsOptionsSchema>;
+
+/**
+ * Stream the records of a dataset, validated one by one. A malformed line throws `SynthError` with code
+ * `malformed_record` and its 1-based `line`.
+ */
+export async function* readPairs(options: ReadPairsOptions): AsyncGenerator<PairRecord> {
+  const { data, limit } = readPairsOptionsSchema.parse(options);
+  const file = join(data, datasetFiles.pairs);
+  if (!existsSync(file)) throw new SynthError('missing_manifest', `no ${datasetFiles.pairs} in ${data}`, { file });
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  let line = 0;
+  let yielded = 0;
+  try {
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === '') continue;
+      yield parseRecordLine(text, line, file);
+      yielded++;
+      if (limit !== undefined && yielded >= limit) return;
+    }
+  } finally {
+    lines.close();
+  }
+}
+
+/** Parse and validate one JSONL line. Throws `SynthError('malformed_record')` naming the line. */
+export function parseRecordLine(text: string, line: number, file: string = datasetFiles.pairs): PairRecord {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new SynthError('malformed_record', `${file}:${line}: not JSON (${(cause as Error).message})`, { line, file, cause });
+  }
+  const parsed = pairRecordSchema.safeParse(json);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new SynthError('malformed_record', `${file}:${line}: invalid record (${detail})`, { line, file });
+  }
+  return parsed.data;
+}
+
+/** Read every record of a dataset into memory (small datasets; prefer {@link readPairs}). */
+export async function readAllPairs(options: ReadPairsOptions): Promise<PairRecord[]> {
+  const out: PairRecord[] = [];
+  for await (const record of readPairs(options)) out.push(record);
+  return out;
+}
+
+/** Load the media of one candidate of a record from its PNG files. Throws `SynthError('missing_media')`. */
+export function loadCandidateMedia(data: string, record: PairRecord, which: 'a' | 'b', fps = 8): Media {
+  const paths = record[which].media;
+  const frames = paths.map((p) => {
+    const file = join(data, p);
+    if (!existsSync(file)) throw new SynthError('missing_media', `missing ${file} of ${record.id}`, { file });
+    return decodePng(readFileSync(file));
+  });
+  if (record.modality === 'image') return frames[0] as RgbImage;
+  return { frames, fps };
+}
