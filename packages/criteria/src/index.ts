@@ -4,3 +4,5 @@ export * from './categories';
 export * from './judge';
 export * from './compact';
 export * from './compact-grammar';
+export * from './lenient-json';
+export * from './parse';
