@@ -192,6 +192,23 @@ describe('helpers', () => {
     expect(t).toEqual({ accuracyTau: 1, margin: 0 });
   });
 
+  it('finds the same best tie margin as a brute-force search', () => {
+    const random = createRandom(5);
+    for (let trial = 0; trial < 20; trial++) {
+      const rs = Array.from({ length: 30 }, (_, i) => {
+        const p = Math.round(random() * 20) / 20;
+        const label = (['A', 'B', 'tie'] as const)[Math.floor(random() * 3)]!;
+        return pairOutcomeSchema.parse({ id: String(i), label, prediction: p >= 0.5 ? 'A' : 'B', probabilityA: p });
+      });
+      let brute = 0;
+      for (const margin of [0, ...rs.map((r) => Math.abs(r.probabilityA! - 0.5) + 1e-9)]) {
+        const right = rs.filter((r) => (Math.abs(r.probabilityA! - 0.5) < margin ? 'tie' : r.prediction) === r.label).length;
+        brute = Math.max(brute, right / rs.length);
+      }
+      expect(tieCalibratedAccuracy(rs).accuracyTau).toBeCloseTo(brute, 12);
+    }
+  });
+
   it('derives seeds deterministically and differently per label', () => {
     expect(hashSeed(1, 'a')).toBe(hashSeed(1, 'a'));
     expect(hashSeed(1, 'a')).not.toBe(hashSeed(1, 'b'));

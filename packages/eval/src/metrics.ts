@@ -254,22 +254,32 @@ export function verdictFromProbability(probabilityA: number, tieMargin: number):
  */
 export function tieCalibratedAccuracy(records: readonly PairOutcome[]): TieCalibration {
   if (records.length === 0) return { accuracyTau: null, margin: 0 };
-  const unique = [
-    ...new Set(records.filter((r) => r.probabilityA !== null).map((r) => Math.abs((r.probabilityA as number) - 0.5))),
-  ].sort((a, b) => a - b);
-  const candidates = [0, ...unique.map((d, i) => (i + 1 < unique.length ? (d + (unique[i + 1] as number)) / 2 : d + 1e-9))];
-  let best = { accuracyTau: -1, margin: 0 };
-  for (const margin of candidates) {
-    let right = 0;
-    for (const r of records) {
-      if (r.probabilityA === null || r.prediction === null) continue;
-      const verdict = Math.abs(r.probabilityA - 0.5) < margin ? 'tie' : r.prediction;
-      if (verdict === r.label) right++;
+  let right = 0;
+  const flippable: { distance: number; gain: number }[] = [];
+  for (const r of records) {
+    const isRight = r.prediction !== null && r.prediction === r.label ? 1 : 0;
+    right += isRight;
+    if (r.probabilityA !== null && r.prediction !== null) {
+      // Turning this verdict into a tie gains 1 on a tie label and loses what it had.
+      // Rounded so that 0.45 and 0.55 (which differ in the last bits) sit at the same distance.
+      flippable.push({ distance: Math.round(Math.abs(r.probabilityA - 0.5) * 1e12) / 1e12, gain: (r.label === 'tie' ? 1 : 0) - isRight });
     }
-    const accuracy = right / records.length;
-    if (accuracy > best.accuracyTau + 1e-12) best = { accuracyTau: accuracy, margin };
   }
-  return best;
+  flippable.sort((a, b) => a.distance - b.distance);
+  // Sweep the margin upwards: past each group of equal distances, those verdicts become ties.
+  let best = { right, margin: 0 };
+  let current = right;
+  for (let i = 0; i < flippable.length; ) {
+    const distance = (flippable[i] as { distance: number }).distance;
+    while (i < flippable.length && (flippable[i] as { distance: number }).distance === distance) {
+      current += (flippable[i] as { gain: number }).gain;
+      i++;
+    }
+    const next = i < flippable.length ? (flippable[i] as { distance: number }).distance : undefined;
+    const margin = next === undefined ? distance + 1e-9 : (distance + next) / 2;
+    if (current > best.right) best = { right: current, margin };
+  }
+  return { accuracyTau: best.right / records.length, margin: best.margin };
 }
 
 /**
