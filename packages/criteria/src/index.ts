@@ -6,3 +6,5 @@ export * from './compact';
 export * from './compact-grammar';
 export * from './lenient-json';
 export * from './parse';
+export * from './errors';
+export * from './templates';

@@ -1,0 +1,27 @@
+/** Codes of the exceptional (programmer) errors of @flex/criteria. */
+export type CriteriaErrorCode = 'invalid_options';
+
+const marker = Symbol.for('flex.criteria.error');
+
+/**
+ * An exceptional error of @flex/criteria (malformed options to a function that cannot return a result value).
+ * Expected failures (a judge's bad output) are never thrown: they are result values.
+ */
+export class CriteriaError extends Error {
+  override readonly name = 'CriteriaError';
+
+  constructor(
+    /** Stable code. */
+    readonly code: CriteriaErrorCode,
+    message: string,
+  ) {
+    super(message);
+    // A registered symbol marks the instance so `isInstance` works across copies of the package.
+    Object.defineProperty(this, marker, { value: true });
+  }
+
+  /** True for a CriteriaError from any copy of this package. */
+  static isInstance(error: unknown): error is CriteriaError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
+  }
+}
