@@ -15,3 +15,6 @@ export * from './rewards/combine';
 export * from './tensor-losses';
 export * from './trainable-policy';
 export * from './flow/flow-policy';
+export * from './trainer/grpo-config';
+export * from './trainer/checkpoint';
+export * from './trainer/grpo-trainer';

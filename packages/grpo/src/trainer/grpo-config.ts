@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { advantageScalingSchema } from '../advantages';
+import { lossAggregationSchema } from '../aggregation';
+
+/**
+ * The trainer's configuration, in the shape of TRL's `GRPOConfig` (names in camelCase; the TRL name is given
+ * where one exists). Defaults follow Flow-GRPO where generators differ from language models (a tiny ratio
+ * clip, because a flow step's log-prob is a mean over thousands of elements).
+ */
+export const grpoConfigSchema = z
+  .object({
+    /** Folder for metrics (`metrics.jsonl`) and checkpoints (`checkpoint-<step>`). Default: none (nothing written). */
+    outputDir: z.string().min(1).optional(),
+    /** Seed of everything stochastic (prompt order, sampling, step choice). Default 0. */
+    seed: z.number().int().default(0),
+    /** Update steps to run (TRL `max_steps`); each samples, judges and updates once. Default 100. */
+    maxSteps: z.number().int().positive().default(100),
+    /** Prompts per step. Default 4. */
+    promptsPerStep: z.number().int().positive().default(4),
+    /** Samples per prompt, G (TRL `num_generations`). Default 8. */
+    groupSize: z.number().int().min(2).default(8),
+    /** Adam learning rate. Default 1e-4. */
+    learningRate: z.number().positive().default(1e-4),
+    /** Adam β1. Default 0.9. */
+    adamBeta1: z.number().min(0).max(1).default(0.9),
+    /** Adam β2. Default 0.999. */
+    adamBeta2: z.number().min(0).max(1).default(0.999),
+    /** Adam ε. Default 1e-8. */
+    adamEpsilon: z.number().positive().default(1e-8),
+    /** Clip the gradients to this global norm (TRL `max_grad_norm`). Default 1. */
+    maxGradNorm: z.number().positive().default(1),
+    /** KL weight β (TRL `beta`); > 0 needs a policy with a reference. Default 0. */
+    beta: z.number().nonnegative().default(0),
+    /** Lower ratio clip ε_low (TRL `epsilon`). Default 1e-3 (Flow-GRPO range 1e-4 to 1e-3; TRL uses 0.2 for tokens). */
+    epsilonLow: z.number().positive().lt(1).default(1e-3),
+    /** Upper ratio clip ε_high (TRL `epsilon_high`). Default: `epsilonLow`. */
+    epsilonHigh: z.number().positive().optional(),
+    /** Passes over each sampled batch (TRL `num_iterations`, μ). Default 1. */
+    numIterations: z.number().int().positive().default(1),
+    /** Optimizer updates per pass: the batch's samples are split into this many minibatches. Default 1. */
+    minibatches: z.number().int().positive().default(1),
+    /** Reward scaling of the advantages (TRL `scale_rewards`). Default `group`. */
+    scaleRewards: advantageScalingSchema.default('group'),
+    /** ε added to the std in the advantages. Default 1e-4. */
+    advantageEpsilon: z.number().nonnegative().default(1e-4),
+    /** Clip the advantages to ±this. Default 5. */
+    advantageClip: z.number().positive().default(5),
+    /**
+     * `components`: when the reward reports components (the Flex reward's overall and category parts),
+     * normalise each within its group, blend, re-normalise over the batch (REFERENCE.md §3);
+     * `total`: normalise the total reward only. Default `components`.
+     */
+    advantageMode: z.enum(['components', 'total']).default('components'),
+    /** Loss aggregation (TRL `loss_type`). Default `sequence-mean`. */
+    lossType: lossAggregationSchema.default('sequence-mean'),
+    /** Fraction of a rollout's stochastic steps trained per update (Flow-GRPO `timestep_fraction`). Default 1. */
+    trainStepFraction: z.number().gt(0).max(1).default(1),
+    /** Log (average and emit) every this many steps (TRL `logging_steps`). Default 1. */
+    loggingSteps: z.number().int().positive().default(1),
+    /** Save a checkpoint every this many steps (TRL `save_steps`); 0 never (the last step is saved when outputDir is set). Default 0. */
+    saveSteps: z.number().int().nonnegative().default(0),
+    /** Evaluate every this many steps when an evaluation reward is given; 0 only at the end. Default 0. */
+    evalSteps: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+
+/** Input of {@link grpoConfigSchema}. */
+export type GRPOConfigInput = z.input<typeof grpoConfigSchema>;
+/** A validated trainer configuration. */
+export type GRPOConfig = z.output<typeof grpoConfigSchema>;
