@@ -8,3 +8,4 @@ export * from './lenient-json';
 export * from './parse';
 export * from './errors';
 export * from './templates';
+export * from './aggregate';
