@@ -4,7 +4,7 @@ import {
   assignCategoryIds,
   slotOfWinner,
   type Judge,
-  type JudgeRequest,
+  type TeacherRequest,
   type JudgeResult,
   type Media,
   type Modality,
@@ -45,6 +45,12 @@ export interface BenchmarkPair {
   readonly context?: string;
   /** The oracle's winner per category id (A, B, C, D…), for per-category agreement. */
   readonly oracleCategoryWinners?: Readonly<Record<string, Verdict>>;
+  /**
+   * The producer's own record of the pair, passed through on every request as `TeacherRequest.record`, so
+   * judges that read the producer's facts (the simulated teacher, the oracle ceiling) can use it. Judges
+   * that only look at media ignore it.
+   */
+  readonly record?: unknown;
 }
 
 /** What the runner keeps of one pair: the metric record plus the prompt and modality. */
@@ -267,15 +273,16 @@ export async function runPreferenceBenchmark(options: PreferenceBenchmarkOptions
     if (batch.length === 0) return;
     parsed.signal?.throwIfAborted();
     const orders = batch.map((pair) => shownOrderOf(seeds.order, pair.id));
-    const requests: JudgeRequest[] = [];
+    const requests: TeacherRequest[] = [];
     batch.forEach((pair, i) => {
       const order = orders[i] as ShownOrder;
-      const request = (o: ShownOrder): JudgeRequest => ({
+      const request = (o: ShownOrder): TeacherRequest => ({
         id: pair.id,
         prompt: pair.prompt,
         modality: pair.modality,
         a: o === 'AB' ? pair.a : pair.b,
         b: o === 'AB' ? pair.b : pair.a,
+        ...(pair.record !== undefined ? { record: pair.record } : {}),
       });
       requests.push(request(order));
       if (bothOrders) requests.push(request(order === 'AB' ? 'BA' : 'AB'));

@@ -7,3 +7,5 @@ export * from './raster';
 export * from './charts';
 export * from './results';
 export * from './report';
+export * from './synth-dataset';
+export * from './baselines';

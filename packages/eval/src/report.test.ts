@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPreferenceBenchmark, type PreferenceBenchmarkResult } from './benchmark';
 import { EvalError } from './errors';
 import { escapeHtml, rebuildReport, writeReport } from './report';
-import { curveFromMetricLines, readJsonLines, readResults, writeResults } from './results';
+import { curveFromMetricLines, readJsonLines, readResults, stringifyResults, toResultsDocument, writeResults } from './results';
 import { failingJudge, firstSlotJudge, makePairs, perfectJudge } from './testing.test-helpers';
 
 let dir: string;
@@ -43,6 +43,16 @@ describe('writeResults / readResults', () => {
     expect(back.runs[0]?.seeds).toEqual(runs[0]!.seeds);
     expect(back.runs[0]?.records).toHaveLength(40);
     expect((back.runs[0] as unknown as Record<string, unknown>).samples).toBeUndefined();
+  });
+
+  it('writes valid JSON with one line per record', () => {
+    for (const input of [{ runs }, { runs: [] }, { runs: [{ ...runs[0]!, records: [] }] }]) {
+      const document = toResultsDocument(input);
+      const text = stringifyResults(document);
+      expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(document)));
+    }
+    const text = stringifyResults(toResultsDocument({ runs }));
+    expect(text.split('\n').filter((line) => line.startsWith('      {"id":')).length).toBe(40 * 3 + 12);
   });
 
   it('refuses missing, malformed and newer files', async () => {

@@ -10,6 +10,7 @@ import type { Estimate } from './metrics';
 import { mediaToPng, pngDataUrl } from './raster';
 import {
   readResults,
+  stringifyResults,
   toResultsDocument,
   trainingCurveSchema,
   writeFileAtomic,
@@ -368,7 +369,7 @@ export async function writeReport(options: WriteReportOptions): Promise<WrittenR
   const resultsPath = join(o.runDir, 'results.json');
   const samplesPath = join(o.runDir, 'samples.json');
   const reportPath = join(o.runDir, 'report.html');
-  await writeFileAtomic(resultsPath, `${JSON.stringify(document, null, 2)}\n`);
+  await writeFileAtomic(resultsPath, stringifyResults(document));
   const stored: StoredSample[] = samples.map((s) => ({
     judge: s.judge,
     benchmark: s.benchmark,

@@ -126,6 +126,23 @@ export async function writeFileAtomic(path: string, text: string | Uint8Array): 
   }
 }
 
+/**
+ * The results document as JSON text: pretty-printed, except that each per-pair record takes one line (a
+ * benchmark of thousands of pairs stays a readable, diffable file of moderate size).
+ */
+export function stringifyResults(document: ResultsDocument): string {
+  const indent = (text: string, spaces: number) => text.replace(/\n/g, `\n${' '.repeat(spaces)}`);
+  const runs = document.runs.map((run) => {
+    const { records, ...rest } = run;
+    const head = JSON.stringify(rest, null, 2);
+    const body = records.length ? `[\n${records.map((r) => `      ${JSON.stringify(r)}`).join(',\n')}\n    ]` : '[]';
+    return `    ${indent(head.slice(0, -2), 4)},\n      "records": ${body}\n    }`;
+  });
+  const { runs: _runs, ...head } = document;
+  const headText = JSON.stringify(head, null, 2);
+  return `${headText.slice(0, -2)},\n  "runs": [${runs.length ? `\n${runs.join(',\n')}\n  ` : ''}]\n}\n`;
+}
+
 /** The options of {@link writeResults}. */
 export const writeResultsOptionsSchema = z.object({
   /** The run folder (created when missing). */
@@ -149,7 +166,7 @@ export async function writeResults(options: WriteResultsOptions): Promise<{ path
     throw new EvalError('io_error', `could not create ${runDir}: ${(cause as Error).message}`, { cause });
   });
   const path = join(runDir, fileName);
-  await writeFileAtomic(path, `${JSON.stringify(document, null, 2)}\n`);
+  await writeFileAtomic(path, stringifyResults(document));
   return { path, document };
 }
 

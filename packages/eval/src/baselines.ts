@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import type { Judge } from '@flex/criteria';
+import { SimulatedTeacher, type TeacherOptions } from '@flex/synth';
+import { EvalError, parseOptions } from './errors';
+import { oracleCeilingJudge, teacherAsJudge } from './synth-dataset';
+
+/**
+ * The rows every comparison shows, in the order the method claims (scalar < fixed rubric < Flex SFT < Flex
+ * SFT+DPO), with the teacher and the oracle's ceiling as references. The model-based baselines load from
+ * checkpoint folders through a loader the caller provides (the CLI passes @flex/model's); the teacher and
+ * the oracle are built here from @flex/synth.
+ */
+
+/** Ids of the baselines. */
+export const baselineIds = ['scalar-bt', 'fixed-rubric', 'flex-sft', 'flex-sft-dpo', 'teacher', 'oracle'] as const;
+
+/** The id of a baseline. */
+export type BaselineId = (typeof baselineIds)[number];
+
+/** What a baseline is and how it is obtained. */
+export interface BaselineDefinition {
+  /** Stable id (`--baseline` values). */
+  readonly id: BaselineId;
+  /** Row label in tables and reports. */
+  readonly label: string;
+  /** The family of published reward models it stands for. */
+  readonly family: string;
+  /** How it is built, in one sentence (shown as the row's note). */
+  readonly description: string;
+  /** `checkpoint`: loaded from a model folder; `teacher` / `oracle`: built from @flex/synth. */
+  readonly source: 'checkpoint' | 'teacher' | 'oracle';
+}
+
+/** Every baseline, in table order. */
+export const baselineDefinitions: readonly BaselineDefinition[] = [
+  {
+    id: 'scalar-bt',
+    label: 'scalar Bradley–Terry',
+    family: 'HPS / PickScore / ImageReward',
+    description: 'a scalar score head on the pretrained base, trained with the Bradley–Terry loss on the training pairs',
+    source: 'checkpoint',
+  },
+  {
+    id: 'fixed-rubric',
+    label: 'fixed-rubric judge',
+    family: 'UnifiedReward-Think',
+    description: 'the same judge architecture trained on teacher traces rewritten to a fixed list of criteria, no self-generated category',
+    source: 'checkpoint',
+  },
+  {
+    id: 'flex-sft',
+    label: 'Flex SFT',
+    family: 'UnifiedReward-Flex (SFT only)',
+    description: 'the Flex judge after supervised fine-tuning on filtered teacher traces',
+    source: 'checkpoint',
+  },
+  {
+    id: 'flex-sft-dpo',
+    label: 'Flex SFT+DPO',
+    family: 'UnifiedReward-Flex',
+    description: 'the Flex judge after SFT and DPO on pairs of its own traces',
+    source: 'checkpoint',
+  },
+  {
+    id: 'teacher',
+    label: 'teacher',
+    family: 'the stronger judge distilled from',
+    description: 'the simulated teacher of @flex/synth (imperfect perception, full Flex traces)',
+    source: 'teacher',
+  },
+  {
+    id: 'oracle',
+    label: 'oracle ceiling',
+    family: 'upper bound',
+    description: "the oracle's noiseless preference scored against its own noisy labels",
+    source: 'oracle',
+  },
+];
+
+/** The definition of a baseline by id; unknown ids are an `EvalError('invalid_options')`. */
+export function baselineDefinition(id: string): BaselineDefinition {
+  const found = baselineDefinitions.find((b) => b.id === id);
+  if (!found) throw new EvalError('invalid_options', `unknown baseline ${JSON.stringify(id)}; expected one of ${baselineIds.join(', ')}`);
+  return found;
+}
+
+/**
+ * Loads a judge from a checkpoint folder. The extension point for model-based baselines: @flex/model (or a
+ * user's own code) provides it; `kind` tells which baseline is asked for, so one loader can refuse a
+ * checkpoint of the wrong kind.
+ */
+export type CheckpointJudgeLoader = (options: { readonly dir: string; readonly kind: BaselineId }) => Promise<Judge>;
+
+/** The options of {@link loadBaselineJudge}. */
+export const loadBaselineOptionsSchema = z.object({
+  /** Which baseline. */
+  id: z.enum(baselineIds),
+  /** The checkpoint folder, for `scalar-bt`, `fixed-rubric`, `flex-sft`, `flex-sft-dpo`. */
+  checkpoint: z.string().min(1).optional(),
+  /** Loads a judge from a checkpoint folder (required for checkpoint baselines). */
+  loadCheckpointJudge: z.custom<CheckpointJudgeLoader>((v) => typeof v === 'function').optional(),
+  /** Options of the simulated teacher (the `teacher` baseline); use the ones distillation used. Default synth's. */
+  teacher: z.custom<TeacherOptions>((v) => typeof v === 'object' && v !== null).optional(),
+});
+
+/** Options of {@link loadBaselineJudge}. */
+export type LoadBaselineOptions = z.input<typeof loadBaselineOptionsSchema>;
+
+/**
+ * A judge for one baseline. `teacher` and `oracle` need nothing else (they read the pair records that
+ * {@link readDatasetPairs} passes along); the checkpoint baselines need `checkpoint` and a
+ * `loadCheckpointJudge`, otherwise `EvalError('not_available')` says what is missing. The judge is named
+ * with the baseline's label.
+ */
+export async function loadBaselineJudge(options: LoadBaselineOptions): Promise<Judge> {
+  const o = parseOptions(loadBaselineOptionsSchema, options, 'loadBaselineJudge');
+  const definition = baselineDefinition(o.id);
+  if (definition.source === 'oracle') return oracleCeilingJudge(definition.label);
+  if (definition.source === 'teacher') return teacherAsJudge(new SimulatedTeacher(o.teacher ?? {}), definition.label);
+  if (o.checkpoint === undefined) {
+    throw new EvalError('invalid_options', `baseline ${o.id} needs a checkpoint folder (checkpoint)`);
+  }
+  if (o.loadCheckpointJudge === undefined) {
+    throw new EvalError(
+      'not_available',
+      `baseline ${o.id} loads from a checkpoint: pass loadCheckpointJudge (a function from { dir, kind } to a Judge, e.g. built on @flex/model)`,
+    );
+  }
+  const judge = await o.loadCheckpointJudge({ dir: o.checkpoint, kind: o.id });
+  if (typeof judge?.judge !== 'function') {
+    throw new EvalError('judge_contract', `loadCheckpointJudge returned no Judge for ${o.checkpoint}`);
+  }
+  return { name: definition.label, judge: (requests, callOptions) => judge.judge(requests, callOptions) };
+}
