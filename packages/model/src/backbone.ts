@@ -170,11 +170,20 @@ export class Backbone {
     });
   }
 
-  /** The cached prefix-causal bias for `prefix` media tokens and `length` tokens in all. */
-  bias(prefix: number, length: number): tf.Tensor2D {
+  /**
+   * The prefix-causal bias for `prefix` media tokens and `length` tokens in all; the last few shapes are kept
+   * (training repeats them), a new one is made in the current scope otherwise.
+   */
+  bias(prefix: number, length: number, cached = true): tf.Tensor2D {
+    if (!cached) return prefixCausalBias(prefix, length);
     const key = `${prefix}:${length}`;
     let bias = this.#biasCache.get(key);
     if (!bias) {
+      if (this.#biasCache.size >= 8) {
+        const [oldest, tensor] = this.#biasCache.entries().next().value as [string, tf.Tensor2D];
+        this.#biasCache.delete(oldest);
+        tensor.dispose();
+      }
       bias = tf.keep(prefixCausalBias(prefix, length));
       this.#biasCache.set(key, bias);
     }
@@ -190,7 +199,7 @@ export class Backbone {
     const m = media ? media.shape[1] : 0;
     const t = text.shape[1];
     let x = (media ? tf.concat([media, text], 1) : text) as tf.Tensor3D;
-    let bias: tf.Tensor = this.bias(m, m + t);
+    let bias: tf.Tensor = this.bias(m, m + t, !keyPadding);
     if (keyPadding) bias = bias.reshape([1, 1, m + t, m + t]).add(keyPadding.mul(maskValue).reshape([-1, 1, 1, m + t]));
     const cache: DecoderCache = [];
     for (const block of this.blocks) {

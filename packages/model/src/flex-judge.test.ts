@@ -1,0 +1,148 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { decodeCompact, encodeCompact } from '@flex/criteria';
+import { tf } from './engine';
+import { initBackend } from './backend';
+import { FlexJudgeModel, type JudgeExample } from './flex-judge';
+import { createOptimizer, trainStep } from './training';
+import { randomImage, randomVideo, sampleAssessment, sampleTokenizer, solidImage } from './test-helpers';
+import { splitEvidence, joinEvidence } from './sequence';
+
+const tokenizer = sampleTokenizer();
+
+function examples(): JudgeExample[] {
+  const red = solidImage(0.9, 0.1, 0.1);
+  const grey = solidImage(0.5, 0.5, 0.5);
+  return [
+    { media: [red, grey], prompt: 'a red square', completion: encodeCompact(sampleAssessment('a red square', 1)) },
+    { media: [grey, red], prompt: 'a red square', completion: encodeCompact(sampleAssessment('a red square', 2)) },
+  ];
+}
+
+describe('FlexJudgeModel', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+
+  it('evidence lines split out and join back to the same compact text', () => {
+    const text = encodeCompact(sampleAssessment('a red square', 1));
+    const { evidence, rest } = splitEvidence(text);
+    expect(evidence.split('\n')).toHaveLength(3);
+    expect(rest.startsWith('intent: ')).toBe(true);
+    expect(joinEvidence(evidence, rest)).toBe(text);
+  });
+
+  it('masks the prompt: log-probs do not count prompt tokens, and the loss trains', () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 1 });
+    const batch = model.prepareBatch(examples());
+    const completionTokens = tokenizer.encode(examples()[0]!.completion).length + 1;
+    expect(batch.lossMask.sum(-1).arraySync()).toEqual([completionTokens, completionTokens]);
+    const { tokens, sum, mean } = model.completionLogProbs(batch);
+    const s = sum.arraySync();
+    expect(s[0]).toBeLessThan(0);
+    expect(mean.arraySync()[0]).toBeCloseTo((s[0] as number) / completionTokens, 4);
+    tf.dispose([tokens, sum, mean]);
+    const optimizer = createOptimizer({ learningRate: 1e-2 });
+    // The first step creates Adam's slots; after it the count must stay flat.
+    const losses = [trainStep({ parameters: model.parameters, optimizer, maxGradNorm: 1, loss: () => model.loss(batch) }).loss];
+    const before = tf.memory().numTensors;
+    for (let i = 1; i < 12; i++) losses.push(trainStep({ parameters: model.parameters, optimizer, maxGradNorm: 1, loss: () => model.loss(batch) }).loss);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(losses[11]).toBeLessThan((losses[0] as number) * 0.7);
+    const scored = model.scoreCompletions(examples());
+    expect(scored[0]!.tokens).toBe(completionTokens);
+    expect(scored[0]!.sum).toBeGreaterThan(s[0] as number);
+    optimizer.dispose();
+    batch.dispose();
+    model.dispose();
+  });
+
+  it('generation with the KV cache equals generation without it, and every constrained output decodes', () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 2 });
+    const requests = [
+      { media: [randomImage(1), randomImage(2)], prompt: 'a red square' },
+      { media: [randomImage(3), randomImage(4)], prompt: 'a blue square with a long prompt that pads the other one' },
+    ];
+    model.generate(requests, { maxNewTokens: 4 });
+    const before = tf.memory().numTensors;
+    const cached = model.generate(requests, { maxNewTokens: 160 });
+    const uncached = model.generate(requests, { maxNewTokens: 160, useCache: false });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(cached.map((c) => c.tokens)).toEqual(uncached.map((c) => c.tokens));
+    for (const [i, out] of cached.entries()) {
+      const decoded = decodeCompact(out.text, { prompt: requests[i]!.prompt, modality: 'image', mode: 'pairwise' });
+      expect(decoded.ok, out.text).toBe(true);
+      expect(out.winnerProbability).toBeGreaterThanOrEqual(0);
+      expect(out.winnerProbability).toBeLessThanOrEqual(1);
+    }
+    model.dispose();
+  });
+
+  it('a batch gives the same output as each request alone (padding is masked)', () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 3 });
+    const requests = [
+      { media: [randomImage(5), randomImage(6)], prompt: 'a red square' },
+      { media: [randomImage(7), randomImage(8)], prompt: 'a green square on a blue red green square' },
+    ];
+    const together = model.generate(requests, { maxNewTokens: 40 });
+    const alone = requests.map((r) => model.generate([r], { maxNewTokens: 40 })[0]!);
+    expect(together.map((t) => t.tokens)).toEqual(alone.map((t) => t.tokens));
+    model.dispose();
+  });
+
+  it('sampling is seeded; temperature and top-k change the output', () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 4 });
+    const request = [{ media: [randomImage(9), randomImage(10)], prompt: 'a red square' }];
+    const a = model.generate(request, { temperature: 1.5, topK: 20, seed: 7, maxNewTokens: 250 });
+    const b = model.generate(request, { temperature: 1.5, topK: 20, seed: 7, maxNewTokens: 250 });
+    const c = model.generate(request, { temperature: 1.5, topK: 20, seed: 8, maxNewTokens: 250 });
+    expect(a[0]!.tokens).toEqual(b[0]!.tokens);
+    expect(a[0]!.tokens).not.toEqual(c[0]!.tokens);
+    model.dispose();
+  });
+
+  it('evidence-first: evidence is written before the prompt is seen, so it does not depend on it', () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
+    const media = [randomImage(11), randomImage(12)];
+    const [one, two] = model.generate(
+      [
+        { media, prompt: 'a red square' },
+        { media, prompt: 'a blue green square' },
+      ],
+      { maxNewTokens: 220 },
+    );
+    const e1 = splitEvidence(one!.text).evidence;
+    expect(e1.startsWith('evidence 1: ')).toBe(true);
+    expect(e1).toBe(splitEvidence(two!.text).evidence);
+    expect(decodeCompact(one!.text, { prompt: 'a red square', modality: 'image', mode: 'pairwise' }).ok, one!.text).toBe(true);
+    // Training in this layout masks the prompt too.
+    const batch = model.prepareBatch(examples());
+    const promptTokens = tokenizer.encode('a red square').length + 1; // prompt and its <sep>
+    const total = tokenizer.encode(examples()[0]!.completion).length + 2; // + the evidence <sep> and <eos>
+    expect((batch.lossMask.sum(-1).arraySync() as number[])[0]).toBe(total);
+    expect(batch.input.shape[1]).toBe(total + promptTokens);
+    batch.dispose();
+    model.dispose();
+  });
+
+  it('judge(): results for images and videos, both orders, and typed failures', async () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 6 });
+    const results = await model.judge(
+      [
+        { prompt: 'a red square', modality: 'image', a: randomImage(13), b: randomImage(14) },
+        { prompt: 'a red square', modality: 'video', a: randomVideo(1), b: randomVideo(2, 9) },
+        { prompt: 'a red square', modality: 'image', a: { width: 2, height: 2, data: new Float32Array(3) }, b: randomImage(1) },
+      ],
+      { maxNewTokens: 200, bothOrders: true },
+    );
+    expect(results[0]!.ok, JSON.stringify(results[0])).toBe(true);
+    expect(results[1]!.ok, JSON.stringify(results[1])).toBe(true);
+    if (results[0]!.ok) {
+      expect(results[0]!.probabilityA).toBeGreaterThanOrEqual(0);
+      expect(results[0]!.probabilityA).toBeLessThanOrEqual(1);
+      expect(results[0]!.assessment.categories.length).toBeGreaterThanOrEqual(3);
+    }
+    if (results[1]!.ok) expect(results[1]!.assessment.winner.startsWith('Video')).toBe(true);
+    expect(results[2]).toEqual({ ok: false, error: expect.objectContaining({ code: 'invalid_request' }) });
+    model.dispose();
+  });
+});

@@ -1,0 +1,82 @@
+import { ModelError } from './errors';
+import { BOS, EOS, SEP, type Tokenizer } from './tokenizer';
+
+/**
+ * How the text of a judge sequence is laid out after the media tokens.
+ * - `prompt-first`: `<bos> prompt <sep> assessment <eos>`.
+ * - `evidence-first`: `<bos> evidence lines <sep> prompt <sep> rest of the assessment <eos>`: each candidate's
+ *   evidence is written before the prompt is visible (causal attention), so it must come from the media —
+ *   the grounding the SFT stage needs. The compact text is reassembled with the evidence after the intent.
+ */
+export type SequenceLayout = 'prompt-first' | 'evidence-first';
+
+const evidencePattern = /^evidence( [12])?: /;
+
+/** Splits a compact text into its evidence lines and the rest (both keep their trailing newlines). */
+export function splitEvidence(compact: string): { evidence: string; rest: string } {
+  const lines = compact.split(/(?<=\n)/);
+  let evidence = '';
+  let rest = '';
+  for (const line of lines) {
+    if (evidencePattern.test(line)) evidence += line;
+    else rest += line;
+  }
+  return { evidence, rest };
+}
+
+/** Puts evidence lines back into a compact text: after the `intent:` line when there is one, else first. */
+export function joinEvidence(evidence: string, rest: string): string {
+  if (!evidence) return rest;
+  if (rest.startsWith('intent: ')) {
+    const end = rest.indexOf('\n');
+    if (end >= 0) return rest.slice(0, end + 1) + evidence + rest.slice(end + 1);
+  }
+  return evidence + rest;
+}
+
+/** One text sequence: the ids, and for each position after the first whether predicting it is trained. */
+export interface EncodedSequence {
+  /** All token ids, starting with `<bos>`. */
+  readonly ids: number[];
+  /** `lossMask[t]` is 1 when `ids[t + 1]` is part of the assessment (trained, scored), else 0. */
+  readonly lossMask: number[];
+  /** `scoreMask[t]` is 1 when `ids[t + 1]` is a score or winner token. */
+  readonly scoreMask: number[];
+}
+
+const scorePiece = /^ ?\d+$/;
+
+/** Encodes prompt + compact assessment in a layout. */
+export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion: string, layout: SequenceLayout): EncodedSequence {
+  const promptIds = tokenizer.encode(prompt);
+  const segments: { ids: number[]; trained: boolean }[] = [];
+  if (layout === 'prompt-first') {
+    segments.push({ ids: [BOS, ...promptIds, SEP], trained: false }, { ids: [...tokenizer.encode(completion), EOS], trained: true });
+  } else {
+    const { evidence, rest } = splitEvidence(completion);
+    segments.push(
+      { ids: [BOS], trained: false },
+      { ids: [...tokenizer.encode(evidence), SEP], trained: true },
+      { ids: [...promptIds, SEP], trained: false },
+      { ids: [...tokenizer.encode(rest), EOS], trained: true },
+    );
+  }
+  const ids: number[] = [];
+  const trained: number[] = [];
+  for (const s of segments) {
+    ids.push(...s.ids);
+    trained.push(...s.ids.map(() => (s.trained ? 1 : 0)));
+  }
+  const lossMask = trained.slice(1);
+  const scoreMask = ids.slice(1).map((id, t) => {
+    const next = ids[t + 2];
+    return lossMask[t] && !tokenizer.isSpecial(id) && scorePiece.test(tokenizer.textOf(id)) && next !== undefined && tokenizer.textOf(next) === '\n' ? 1 : 0;
+  });
+  if (ids.length < 2) throw new ModelError('shape_error', 'empty sequence');
+  return { ids, lossMask, scoreMask };
+}
+
+/** Ids that start generation in a layout (the prefix the model reads before writing). */
+export function generationPrefix(tokenizer: Tokenizer, prompt: string, layout: SequenceLayout): number[] {
+  return layout === 'prompt-first' ? [BOS, ...tokenizer.encode(prompt), SEP] : [BOS];
+}
