@@ -111,6 +111,15 @@ describe('charts', () => {
     expect(top).toBe(12);
   });
 
+  it('writes long group labels upwards and grows the image to hold them', () => {
+    const groups = Array.from({ length: 9 }, (_, i) => ({ label: `context-number-${i}`, bars: [{ value: 0.5 }] }));
+    const tall = decode(barChart({ groups, seriesNames: ['a'], width: 500, height: 300 }));
+    expect(tall.width).toBe(500);
+    expect(tall.height).toBe(300 + 16 * 12 + 14 - 30);
+    const short = decode(barChart({ groups: [{ label: 'A', bars: [{ value: 0.5 }] }], seriesNames: ['a'], width: 500, height: 300 }));
+    expect(short.height).toBe(300);
+  });
+
   it('rejects bad chart options', () => {
     expect(() => lineChart({ series: [] })).toThrow(/series/);
     expect(() => barChart({ groups: [], seriesNames: ['a'] })).toThrow(/groups/);

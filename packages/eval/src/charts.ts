@@ -200,20 +200,27 @@ export const barChartOptionsSchema = z.object({
 /** Options of {@link barChart}. */
 export type BarChartOptions = z.input<typeof barChartOptionsSchema>;
 
-/** A grouped bar chart as PNG bytes, with whiskers for the bars' intervals; missing values leave a gap. */
+const maxVerticalChars = 18;
+
+/**
+ * A grouped bar chart as PNG bytes, with whiskers for the bars' intervals; missing values leave a gap. Group labels too
+ * long to fit across are written upwards and the image grows taller (`height` is then a minimum).
+ */
 export function barChart(options: BarChartOptions): Buffer {
   const o = parseOptions(barChartOptionsSchema, options, 'barChart');
   const [y0, y1] = o.yRange;
   const yTicks = niceTicks(y0, y1, 5).filter((t) => t >= y0 - 1e-9 && t <= y1 + 1e-9);
   const legend = legendWidth(o.seriesNames);
-  const raster = new Raster(o.width, o.height);
   const yTickWidth = Math.max(...yTicks.map((t) => textWidth(formatTick(t), textScale)));
-  const frame: Frame = {
-    left: 24 + yTickWidth + 10,
-    top: 12,
-    right: o.width - 16 - (legend ? legend + 8 : 0),
-    bottom: o.height - lineHeight - 10,
-  };
+  const left = 24 + yTickWidth + 10;
+  const right = o.width - 16 - (legend ? legend + 8 : 0);
+  // Labels that do not fit across their group are written upwards; the image grows to hold them.
+  const fitsAcross = o.groups.every((g) => textWidth(g.label, textScale) <= (right - left) / o.groups.length - 4);
+  const longest = Math.min(maxVerticalChars, Math.max(...o.groups.map((g) => g.label.length)));
+  const labelArea = fitsAcross ? lineHeight + 10 : longest * 6 * textScale + 14;
+  const height = fitsAcross ? o.height : o.height + labelArea - (lineHeight + 10);
+  const raster = new Raster(o.width, height);
+  const frame: Frame = { left, top: 12, right, bottom: height - labelArea };
   const toY = (v: number) => frame.bottom - ((Math.min(y1, Math.max(y0, v)) - y0) / (y1 - y0 || 1)) * (frame.bottom - frame.top);
   drawYAxis(raster, frame, yTicks, toY, o.yLabel);
 
@@ -236,8 +243,12 @@ export function barChart(options: BarChartOptions): Buffer {
         raster.line(cx - cap, toY(bar.upper), cx + cap, toY(bar.upper), ink);
       }
     });
-    const maxChars = Math.max(1, Math.floor(groupWidth / (6 * textScale)));
-    raster.textCentered(fit(group.label, maxChars), frame.left + (g + 0.5) * groupWidth, frame.bottom + 6, ink, textScale);
+    const center = frame.left + (g + 0.5) * groupWidth;
+    if (fitsAcross) raster.textCentered(group.label, center, frame.bottom + 6, ink, textScale);
+    else {
+      const label = fit(group.label, maxVerticalChars);
+      raster.textVertical(label, center - (7 * textScale) / 2, frame.bottom + 8 + textWidth(label, textScale), ink, textScale);
+    }
   });
   raster.line(frame.left, frame.bottom, frame.right, frame.bottom, axis);
   if (o.reference !== undefined && o.reference >= y0 && o.reference <= y1) {

@@ -124,9 +124,15 @@ function numberCell(value: number | null | undefined, digits = 3): string {
   return `<td class="num">${value === null || value === undefined ? '–' : value.toFixed(digits)}</td>`;
 }
 
-function image(png: Uint8Array, alt: string, width?: number, height?: number): string {
-  const size = width && height ? ` width="${width}" height="${height}"` : '';
-  return `<img src="${pngDataUrl(png)}" alt="${escapeHtml(alt)}"${size}>`;
+/** Width and height of PNG bytes, from the IHDR chunk (after the 8-byte signature and the chunk's length and type). */
+function pngSize(png: Uint8Array): [number, number] {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  return [view.getUint32(16), view.getUint32(20)];
+}
+
+function image(png: Uint8Array, alt: string): string {
+  const [width, height] = pngSize(png);
+  return `<img src="${pngDataUrl(png)}" alt="${escapeHtml(alt)}" width="${width}" height="${height}">`;
 }
 
 function groupByBenchmark(runs: readonly BenchmarkRun[]): Map<string, BenchmarkRun[]> {
@@ -137,6 +143,12 @@ function groupByBenchmark(runs: readonly BenchmarkRun[]): Map<string, BenchmarkR
     else groups.set(run.benchmark, [run]);
   }
   return groups;
+}
+
+/** Short chart labels of category ids: the predefined ones by their subject, others as self-generated. */
+function categoryLabel(id: string): string {
+  const names: Record<string, string> = { A: 'A semantic', B: 'B quality', C: 'C aesthetic' };
+  return names[id] ?? `${id} own`;
 }
 
 function resultsTable(runs: readonly BenchmarkRun[]): string {
@@ -160,12 +172,13 @@ function perGroupChart(
   estimateOf: (run: BenchmarkRun, key: string) => Estimate | undefined,
   yLabel: string,
   alt: string,
+  labelOf: (key: string) => string = (key) => key,
 ): string {
   const keys = [...new Set(runs.flatMap(keysOf))].sort();
   if (keys.length === 0) return '';
   const png = barChart({
     groups: keys.map((key) => ({
-      label: key,
+      label: labelOf(key),
       bars: runs.map((run) => {
         const e = estimateOf(run, key);
         return { value: e?.value ?? null, lower: e?.lower ?? null, upper: e?.upper ?? null };
@@ -175,7 +188,7 @@ function perGroupChart(
     yLabel,
     reference: 0.5,
   });
-  return image(png, alt, 720, 360);
+  return image(png, alt);
 }
 
 function reliabilityChart(runs: readonly BenchmarkRun[], benchmark: string): string {
@@ -189,14 +202,14 @@ function reliabilityChart(runs: readonly BenchmarkRun[], benchmark: string): str
     }));
   if (series.length === 0) return '';
   const png = lineChart({ series, xRange: [0, 1], yRange: [0, 1], diagonal: true, xLabel: 'P(A wins), bin mean', yLabel: 'share A won', markers: true });
-  return image(png, `reliability diagram, ${benchmark}`, 720, 360);
+  return image(png, `reliability diagram, ${benchmark}`);
 }
 
 function curveChart(curve: TrainingCurve): string {
   const series = curve.series.filter((s) => s.points.length > 0);
   if (series.length === 0) return '';
   const png = lineChart({ series, xLabel: curve.xLabel ?? 'step', yLabel: curve.yLabel ?? '' });
-  return `<figure><figcaption>${escapeHtml(curve.title)}</figcaption>${image(png, curve.title, 720, 360)}</figure>`;
+  return `<figure><figcaption>${escapeHtml(curve.title)}</figcaption>${image(png, curve.title)}</figure>`;
 }
 
 function assessmentHtml(assessment: PairwiseAssessment): string {
@@ -230,10 +243,6 @@ function sampleHtml(sample: ReportSample, size: number): string {
   const right = r.prediction === r.label;
   const pngFirst = mediaToPng(first, size);
   const pngSecond = mediaToPng(second, size);
-  // Width and height from the PNG header (IHDR follows the 8-byte signature and the chunk length and type).
-  const dims = (png: Buffer) => [png.readUInt32BE(16), png.readUInt32BE(20)] as const;
-  const [w1, h1] = dims(pngFirst);
-  const [w2, h2] = dims(pngSecond);
   const judged = sample.assessment
     ? assessmentHtml(sample.assessment)
     : `<p class="failure">No assessment: ${escapeHtml(r.error?.code ?? 'failed')} — ${escapeHtml(r.error?.message ?? '')}</p>${
@@ -247,8 +256,8 @@ function sampleHtml(sample: ReportSample, size: number): string {
     r.probabilityA !== null ? ` · P(A wins) ${r.probabilityA.toFixed(3)}` : ''
   }${r.swappedPrediction !== undefined ? ` · swapped order: ${escapeHtml(r.swappedPrediction ?? 'failed')}` : ''}</p>
 <div class="pair">
-<figure class="${slotWinner === 1 ? 'chosen' : ''}">${image(pngFirst, `slot 1: candidate ${firstName}`, w1, h1)}<figcaption>slot 1 = candidate ${firstName}</figcaption></figure>
-<figure class="${slotWinner === 2 ? 'chosen' : ''}">${image(pngSecond, `slot 2: candidate ${secondName}`, w2, h2)}<figcaption>slot 2 = candidate ${secondName}</figcaption></figure>
+<figure class="${slotWinner === 1 ? 'chosen' : ''}">${image(pngFirst, `slot 1: candidate ${firstName}`)}<figcaption>slot 1 = candidate ${firstName}</figcaption></figure>
+<figure class="${slotWinner === 2 ? 'chosen' : ''}">${image(pngSecond, `slot 2: candidate ${secondName}`)}<figcaption>slot 2 = candidate ${secondName}</figcaption></figure>
 <div class="assessment">${judged}</div>
 </div></section>`;
 }
@@ -264,7 +273,7 @@ figure{margin:.5rem 0}figcaption{color:#555;font-size:.9em}img{display:block;max
 .sample h3{margin:0 0 .3rem}.prompt{font-style:italic}.context{font-style:normal;background:#eef;padding:0 .4rem;border-radius:3px}
 .pair{display:flex;gap:1rem;align-items:flex-start;flex-wrap:wrap}.pair figure{margin:0;padding:4px;border:3px solid transparent}
 .pair figure.chosen{border-color:#0072b2}.assessment{flex:1;min-width:320px;font-size:.9em}
-table.dims{border-collapse:collapse;width:100%}table.dims td,table.dims th{border-top:1px solid #eee;padding:.2rem .4rem;vertical-align:top;text-align:left}
+table.dims{border-collapse:collapse;width:100%}table.dims th{white-space:nowrap}table.dims td,table.dims th{border-top:1px solid #eee;padding:.2rem .4rem;vertical-align:top;text-align:left}
 .cat-head{margin-top:.6rem;font-weight:600}.cat-reason{color:#555;margin:.2rem 0 .4rem}.right{color:#007a4d}.wrong{color:#c0392b}
 .failure{color:#c0392b}pre{white-space:pre-wrap;background:#f7f7f7;padding:.5rem}dl.defs dt{font-weight:600}dl.defs dd{margin:0 0 .5rem 1rem}
 `;
@@ -305,7 +314,7 @@ ${resultsTable(runs)}`);
   for (const [benchmark, runs] of groups) {
     const figures = [
       ['accuracy per context (diff)', perGroupChart(runs, (r) => Object.keys(r.metrics.perContext), (r, k) => r.metrics.perContext[k]?.accuracyDiff, 'accuracy (diff)', `accuracy per context, ${benchmark}`)],
-      ['agreement with the oracle per category', perGroupChart(runs, (r) => Object.keys(r.metrics.perCategory), (r, k) => r.metrics.perCategory[k]?.agreement, 'agreement', `agreement per category, ${benchmark}`)],
+      ['agreement with the oracle per category', perGroupChart(runs, (r) => Object.keys(r.metrics.perCategory), (r, k) => r.metrics.perCategory[k]?.agreement, 'agreement', `agreement per category, ${benchmark}`, categoryLabel)],
       ['calibration of P(A wins) (reliability diagram; dashed: perfect)', reliabilityChart(runs, benchmark)],
     ].filter(([, html]) => html !== '');
     if (figures.length) {
