@@ -9,3 +9,4 @@ export * from './parse';
 export * from './errors';
 export * from './templates';
 export * from './aggregate';
+export * from './judge-result';

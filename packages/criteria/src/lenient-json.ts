@@ -186,7 +186,8 @@ export function readLenientJson(text: string, start = 0): LenientJsonResult {
         continue;
       }
       if (closers.includes(c)) {
-        if (closesHere(i + 1, key)) {
+        // Keys never hold quotes, so a key's quote always closes it.
+        if (key || closesHere(i + 1, key)) {
           out += text.slice(chunkStart, i);
           i += 1;
           return out;
@@ -208,7 +209,9 @@ export function readLenientJson(text: string, start = 0): LenientJsonResult {
     while (i < n) {
       const c = text[i] as string;
       if (c === ',' || c === '}' || c === ']' || c === '\n' || c === '\r' || (key && (c === ':' || c === '='))) break;
-      if (!key && c === '{' && i > startOffset) break;
+      if (!key && i > startOffset && (c === '{' || c === '[')) break;
+      // A quote or a comment after a space ends a bare value: `1 "b": 2` is a value, then a missing comma.
+      if (!key && i > startOffset && (text[i - 1] === ' ' || text[i - 1] === '\t') && (openingDouble.has(c) || c === '#' || (c === '/' && (text[i + 1] === '/' || text[i + 1] === '*')))) break;
       i += 1;
     }
     const word = text.slice(startOffset, i).trim();
@@ -300,9 +303,9 @@ export function readLenientJson(text: string, start = 0): LenientJsonResult {
         throw new Failure(`the value of ${JSON.stringify(key)} is missing`, i);
       }
       const value = readValue(depth + 1);
+      expectingMember = false;
       if (key === '__proto__') continue;
       result[key] = value;
-      expectingMember = false;
     }
   }
 

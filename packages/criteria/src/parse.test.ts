@@ -288,3 +288,13 @@ describe('parseAssessment properties', () => {
     expect(performance.now() - started).toBeLessThan(20_000);
   });
 });
+
+describe('parseAssessment with fence markers inside strings', () => {
+  it('is not fooled by ``` inside a reason', () => {
+    const tricky = { ...publishedExample, reason: 'see ```code``` here' };
+    for (const text of [`\`\`\`json\n${JSON.stringify(tricky, null, 2)}\n\`\`\``, `Answer: ${JSON.stringify(tricky)}`]) {
+      const r = parseAssessment(text, { modality: 'image', prompt: tricky.prompt });
+      expect(r).toMatchObject({ ok: true, value: tricky });
+    }
+  });
+});

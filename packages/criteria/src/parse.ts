@@ -248,9 +248,12 @@ function parseInner(text: unknown, rawOptions: unknown, warnings: ParseWarning[]
     if (compactError !== null) return { ok: false, error: compactError, warnings };
     return { ok: false, error: { code: 'no_assessment', message: 'no JSON object in the answer looks like an assessment (no categories, winner or reason)' }, warnings };
   }
-  attempts.sort((x, y) => Number(y.result.ok) - Number(x.result.ok) || y.likeness - x.likeness || y.index - x.index);
+  attempts.sort(
+    (x, y) => Number(y.result.ok) - Number(x.result.ok) || y.likeness - x.likeness || x.candidate.repairs.length - y.candidate.repairs.length || y.candidate.start - x.candidate.start || Number(y.candidate.fenced) - Number(x.candidate.fenced),
+  );
   const best = attempts[0] as (typeof attempts)[number];
-  if (attempts.length > 1) warnings.push({ code: 'multiple_candidates', message: `${attempts.length} assessment-like JSON objects; used the one at offset ${best.candidate.start}` });
+  const distinct = new Set(attempts.map((a) => a.candidate.start)).size;
+  if (distinct > 1) warnings.push({ code: 'multiple_candidates', message: `${distinct} assessment-like JSON objects; used the one at offset ${best.candidate.start}` });
   if (best.candidate.surrounded) warnings.push({ code: 'surrounding_text', message: best.candidate.fenced ? 'the JSON was inside a code fence' : 'the JSON had prose around it' });
   const kinds = new Map<JsonRepairKind, number>();
   for (const r of best.candidate.repairs) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
@@ -309,8 +312,9 @@ function findJsonCandidates(text: string): { objects: Candidate[]; failure: stri
     }
     return found;
   };
-  const fenced = fences(text).flatMap((f) => scan(f.start, f.end, true));
-  const objects = fenced.some((c) => assessmentLikeness(unwrap(c.value, [])) > 0) ? fenced : scan(0, text.length, false);
+  // Fenced regions first, then the whole text (a fence marker inside a JSON string would cut a fenced region
+  // short, so the whole-text reading competes with it, and the one with fewer repairs wins).
+  const objects = [...fences(text).flatMap((f) => scan(f.start, f.end, true)), ...scan(0, text.length, false)];
   return { objects, failure };
 }
 
