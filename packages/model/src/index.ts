@@ -22,3 +22,5 @@ export { FlexJudgeModel, flexJudgeCreateOptionsSchema, generateOptionsSchema } f
 export type { JudgeExample, PreparedBatch, FlexJudgeCreateOptions, GenerationRequest, GenerateOptions, GenerationOutput, FlexJudgeOptions } from './flex-judge';
 export { encodeSequence, generationPrefix, splitEvidence, joinEvidence } from './sequence';
 export type { SequenceLayout, EncodedSequence } from './sequence';
+export { BradleyTerryModel, bradleyTerryCreateOptionsSchema } from './bradley-terry';
+export type { BradleyTerryCreateOptions, ScoreRequest, PreferencePair } from './bradley-terry';
