@@ -24,3 +24,4 @@ export { encodeSequence, generationPrefix, splitEvidence, joinEvidence } from '.
 export type { SequenceLayout, EncodedSequence } from './sequence';
 export { BradleyTerryModel, bradleyTerryCreateOptionsSchema } from './bradley-terry';
 export type { BradleyTerryCreateOptions, ScoreRequest, PreferencePair } from './bradley-terry';
+export * from './remote/index';

@@ -1,7 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChatTransport, type ChatTransportSettings } from './chat-transport';
+import { startFaultServer, type Behaviour, type FaultServer } from './fault-server.test-helpers';
 import type { RemoteJudgeLogEntry } from './options';
 
 /**
@@ -9,108 +8,15 @@ import type { RemoteJudgeLogEntry } from './options';
  * bounded script: the server answers request k with script[k] (the last entry repeats).
  */
 
-type Behaviour =
-  | { kind: 'ok'; text: string; finishReason?: string }
-  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
-  | { kind: 'slow'; ms: number }
-  | { kind: 'malformed' }
-  | { kind: 'not-json' }
-  | { kind: 'reset' }
-  | { kind: 'reset-mid-body' }
-  | { kind: 'echo-auth'; status: number };
-
 const secret = 'sk-test-SECRET-4f9a1c2b7d';
-
-interface Server {
-  url: string;
-  requests: { at: number; authorization: string | undefined; body: any }[];
-  close(): Promise<void>;
-}
-
-const servers: Server[] = [];
+const servers: FaultServer[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
-
-function completion(text: string, finishReason = 'stop') {
-  return JSON.stringify({
-    id: 'chatcmpl-1',
-    object: 'chat.completion',
-    created: 0,
-    model: 'judge',
-    choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason }],
-  });
-}
-
-async function startServer(script: Behaviour[]): Promise<Server> {
-  const sockets = new Set<Socket>();
-  const timers = new Set<ReturnType<typeof setTimeout>>();
-  const requests: Server['requests'] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const index = requests.length;
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        body = undefined;
-      }
-      requests.push({ at: performance.now(), authorization: req.headers.authorization, body });
-      const behaviour = script[Math.min(index, script.length - 1)]!;
-      switch (behaviour.kind) {
-        case 'ok':
-          res.writeHead(200, { 'content-type': 'application/json' }).end(completion(behaviour.text, behaviour.finishReason));
-          return;
-        case 'status':
-          res.writeHead(behaviour.status, { 'content-type': 'application/json', ...behaviour.headers });
-          res.end(behaviour.body ?? JSON.stringify({ error: { message: `status ${behaviour.status} on purpose` } }));
-          return;
-        case 'slow': {
-          const timer = setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(completion('late')), behaviour.ms);
-          timers.add(timer);
-          return;
-        }
-        case 'malformed':
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{"choices": [{"message": {"content": "x"');
-          return;
-        case 'not-json':
-          res.writeHead(200, { 'content-type': 'text/html' }).end('<html>gateway says hi</html>');
-          return;
-        case 'reset':
-          req.socket.destroy();
-          return;
-        case 'reset-mid-body':
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
-          res.write('{"choices": [');
-          setTimeout(() => req.socket.destroy(), 5);
-          return;
-        case 'echo-auth':
-          res.writeHead(behaviour.status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ error: { message: `bad auth header ${req.headers.authorization} for key ${secret}` } }));
-          return;
-      }
-    });
-  });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const handle: Server = {
-    url: `http://127.0.0.1:${port}/v1`,
-    requests,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of timers) clearTimeout(t);
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-  servers.push(handle);
-  return handle;
+async function startServer(script: Behaviour[]): Promise<FaultServer> {
+  const server = await startFaultServer(script);
+  servers.push(server);
+  return server;
 }
 
 function transport(url: string, overrides: Partial<ChatTransportSettings> = {}, logs: RemoteJudgeLogEntry[] = []) {
@@ -210,7 +116,6 @@ describe('ChatTransport against a misbehaving loopback server', () => {
   it('a connection refused (nothing listening) is a retried http_error', async () => {
     const server = await startServer([{ kind: 'ok', text: 'x' }]);
     await server.close();
-    servers.pop();
     const outcome = await transport(server.url, { maxRetries: 1 }).complete(messages, 'r8');
     expect(outcome).toMatchObject({ ok: false, attempts: 2, error: { code: 'http_error' } });
     expect(outcome.ok === false && outcome.error.message).toMatch(/connection/);

@@ -1,3 +1,4 @@
+import { probabilityOptionsSchema } from '@flex/criteria';
 import { z } from 'zod';
 
 /** One log line of the remote judge. Every string in it has been through secret redaction. */
@@ -66,6 +67,19 @@ export const remoteJudgeOptionsSchema = z
     seed: z.number().int().default(0),
     /** Frames shown per video, evenly spaced (the published judge sees 8). Default 8. */
     framesPerVideo: z.number().int().min(1).max(64).default(8),
+    /**
+     * What the judge is asked to write: `json` (the published Flex JSON; what UnifiedReward-Flex checkpoints and
+     * closed models produce) or `compact` (docs/compact-codec.md; for small Flex models). Both are parsed by the
+     * same tolerant parser. Default `json`.
+     */
+    outputFormat: z.enum(['json', 'compact']).default('json'),
+    /** OpenAI image `detail` sent with every image part (`auto`, `low`, `high`). Default: not sent. */
+    imageDetail: z.enum(['auto', 'low', 'high']).optional(),
+    /**
+     * How P(A wins) is computed from the assessment's scores (criteria's `probabilityAFromScores`: temperature,
+     * category weights). Default: that function's defaults.
+     */
+    probability: probabilityOptionsSchema.optional(),
     /** Upper bound of generated tokens per answer. Default 4096. */
     maxTokens: z.number().int().min(1).default(4096),
     /**
@@ -73,7 +87,7 @@ export const remoteJudgeOptionsSchema = z
      * (OpenAI's reasoning models). Default `max_tokens`.
      */
     maxTokensField: z.enum(['max_tokens', 'max_completion_tokens']).default('max_tokens'),
-    /** Extra HTTP headers sent with every request (never put the key here; it is not redacted from headers you add). */
+    /** Extra HTTP headers sent with every request. Default none. */
     headers: z.record(z.string(), z.string()).default({}),
     /** Receives every log line (already redacted). Default: none. */
     logger: z.custom<RemoteJudgeLogger>((value) => typeof value === 'function', 'logger must be a function').optional(),
