@@ -8,7 +8,6 @@ export * from './aggregation';
 export * from './flow-sde';
 export * from './policy';
 export * from './reward';
-export * from './rewards/win-rates';
 export * from './rewards/pairwise';
 export * from './rewards/pointwise';
 export * from './rewards/combine';

@@ -1,17 +1,18 @@
 import { z } from 'zod';
 import {
-  assignCategoryIds,
-  slotOfWinner,
+  defaultCategoryWeights,
+  groupRewards,
+  pairOutcomeFromResult,
   type Judge,
   type JudgeRequest,
   type JudgeResult,
   type Media,
   type Modality,
   modalityOf,
+  type PairOutcome,
 } from '@flex/criteria';
 import { parseOptions } from '../errors';
 import type { RewardFunction, RewardOutput, RewardRequest } from '../reward';
-import { flexCategoryWeights, weightedCategoryMean, winRatesUnchecked, type PairOutcome } from './win-rates';
 
 /**
  * The pairwise judge reward (Pref-GRPO with the Flex judge, REFERENCE.md §3): every unordered pair of a
@@ -37,8 +38,10 @@ export const pairwiseJudgeRewardOptionsSchema = z.object({
   outcome: z.enum(['winner', 'probability']).default('winner'),
   /** `flex` (the blend of overall and category win rates) or `overall` (the overall win rate alone). Default `flex`. */
   reward: z.enum(['flex', 'overall']).default('flex'),
-  /** Weight of the overall win rate in the Flex blend; categories get 1 − this. Default 0.3. */
-  overallWeight: z.number().min(0).max(1).default(0.3),
+  /** Weight of the overall win rate in the Flex blend. Default 0.3. */
+  overallWeight: z.number().nonnegative().default(0.3),
+  /** Weight of the weighted mean of category win rates in the Flex blend. Default 0.7. */
+  categoryWeight: z.number().nonnegative().default(0.7),
   /** Category weights by id. Default per modality: image A 1.0, B 0.7, C 0.7; video 1 / 1 / 1. */
   categoryWeights: z.record(z.string(), z.number().nonnegative()).optional(),
   /** Requests per `judge.judge` call. Default 64. */
@@ -57,29 +60,6 @@ export type PairwiseJudgeRewardOptions<TPrompt = string, TSample = Media> = Omit
   toMedia?: (sample: TSample) => Media;
   toPrompt?: (prompt: TPrompt) => string;
 };
-
-/** Outcomes of one judgement for slot 1 (A): overall and per category id. */
-export function judgementOutcomes(
-  result: JudgeResult,
-  modality: Modality,
-  mode: 'winner' | 'probability',
-): { overall: number; categories: Record<string, number>; failed: boolean; tie: boolean } {
-  if (!result.ok) return { overall: 0.5, categories: {}, failed: true, tie: false };
-  const tie = result.probabilityA === 0.5;
-  const overall = mode === 'probability' ? result.probabilityA : tie ? 0.5 : slotOfWinner(result.assessment.winner) === 1 ? 1 : 0;
-  const categories: Record<string, number> = {};
-  // Stable ids from @flex/criteria: A/B/C by name (tolerant), self-generated ones from D in written order.
-  const ids = assignCategoryIds(
-    result.assessment.categories.map((c) => c.name),
-    modality,
-  );
-  for (const [k, category] of result.assessment.categories.entries()) {
-    const id = ids[k] as string;
-    const p = result.categoryProbabilityA?.[id];
-    categories[id] = mode === 'probability' && p !== undefined ? p : slotOfWinner(category.cat_winner) === 1 ? 1 : 0;
-  }
-  return { overall: Math.min(1, Math.max(0, overall)), categories, failed: false, tie };
-}
 
 /**
  * A `RewardFunction` from a pairwise judge. Its output carries the Flex reward (or the overall win rate) as
@@ -139,34 +119,25 @@ export function pairwiseJudgeReward<TPrompt = string, TSample = Media>(
           );
         }
       }
-      // Gather outcomes per group, overall and per category.
-      const perGroup = new Map<number[], { overall: PairOutcome[]; categories: Map<string, PairOutcome[]> }>();
+      // Outcomes via @flex/criteria (failures null → 0.5); a written tie (probabilityA exactly 0.5) is 0.5 overall.
+      const perGroup = new Map<number[], PairOutcome[]>();
       let failures = 0;
       let ties = 0;
       const orderPairs = new Map<string, number[]>();
       jobs.forEach((job, k) => {
-        const judged = judgementOutcomes(results[k] as JudgeResult, job.modality, o.outcome);
-        if (judged.failed) failures++;
-        if (judged.tie) ties++;
-        let entry = perGroup.get(job.group);
-        if (!entry) {
-          entry = { overall: [], categories: new Map() };
-          perGroup.set(job.group, entry);
+        const result = results[k] as JudgeResult;
+        let outcome = pairOutcomeFromResult(result, { i: job.i, j: job.j, soft: o.outcome === 'probability' });
+        if (!result.ok) failures++;
+        else if (result.probabilityA === 0.5) {
+          ties++;
+          outcome = { ...outcome, overall: 0.5 };
         }
-        entry.overall.push({ i: job.i, j: job.j, outcome: judged.overall });
-        const weightsFor = o.categoryWeights ?? flexCategoryWeights[job.modality];
-        const ids = new Set([...Object.keys(weightsFor), ...Object.keys(judged.categories)]);
-        for (const id of ids) {
-          const outcome = judged.categories[id];
-          // A weighted category the judge left out (or a failure) is a tie; an unweighted one is simply absent.
-          if (outcome === undefined && !(id in weightsFor)) continue;
-          const list = entry.categories.get(id) ?? [];
-          list.push({ i: job.i, j: job.j, outcome: outcome ?? 0.5 });
-          entry.categories.set(id, list);
-        }
-        if (o.bothOrders && !judged.failed) {
+        const list = perGroup.get(job.group) ?? [];
+        list.push(outcome);
+        perGroup.set(job.group, list);
+        if (o.bothOrders && result.ok && outcome.overall !== null) {
           const key = `${job.group[Math.min(job.i, job.j)]}:${job.group[Math.max(job.i, job.j)]}`;
-          const forLow = job.i < job.j ? judged.overall : 1 - judged.overall;
+          const forLow = job.i < job.j ? outcome.overall : 1 - outcome.overall;
           orderPairs.set(key, [...(orderPairs.get(key) ?? []), forLow]);
         }
       });
@@ -174,28 +145,31 @@ export function pairwiseJudgeReward<TPrompt = string, TSample = Media>(
       const overallValues: (number | null)[] = new Array(n).fill(null);
       const categoryValues: (number | null)[] = new Array(n).fill(null);
       const details: Record<string, (number | null)[]> = { 'win_rate/overall': overallValues };
-      for (const [members, entry] of perGroup) {
+      for (const [members, outcomes] of perGroup) {
         const modality = modalityOf(media[members[0] as number] as Media);
-        const weights = o.categoryWeights ?? flexCategoryWeights[modality];
-        const overall = winRatesUnchecked(members.length, entry.overall);
-        const perCategory: Record<string, number[]> = {};
-        for (const [id, pairs] of entry.categories) {
-          // Self-generated categories are rated over the pairs that had them; weighted ones over all pairs.
-          perCategory[id] = id in weights ? winRatesUnchecked(members.length, pairs) : partialWinRates(members.length, pairs);
-        }
+        const weights: Record<string, number> = o.categoryWeights ?? defaultCategoryWeights(modality);
+        // Every id seen is reported; only weighted ones enter the reward.
+        const seen = new Set<string>(Object.keys(weights));
+        for (const outcome of outcomes) for (const id of Object.keys(outcome.categories ?? {})) seen.add(id);
+        const ids = [...seen].sort();
+        const group = groupRewards({
+          size: members.length,
+          outcomes,
+          modality,
+          overallWeight: o.overallWeight,
+          categoryWeight: o.categoryWeight,
+          categories: ids,
+          categoryWeights: Object.fromEntries(ids.map((id) => [id, weights[id] ?? 0])),
+        });
         members.forEach((index, m) => {
-          const o1 = overall[m] as number;
-          const rates: Record<string, number> = {};
-          for (const [id, values] of Object.entries(perCategory)) {
-            const v = values[m] as number;
-            rates[id] = v;
+          for (const id of ids) {
             const column = (details[`win_rate/${id}`] ??= new Array(n).fill(null));
-            column[index] = Number.isNaN(v) ? null : v;
+            column[index] = (group.categories[id] as readonly number[])[m] as number;
           }
-          const categoryMean = weightedCategoryMean(rates, weights);
-          overallValues[index] = o1;
-          categoryValues[index] = categoryMean;
-          rewards[index] = o.reward === 'overall' ? o1 : o.overallWeight * o1 + (1 - o.overallWeight) * categoryMean;
+          const overall = group.overall[m] as number;
+          overallValues[index] = overall;
+          categoryValues[index] = group.categoryMean[m] as number;
+          rewards[index] = o.reward === 'overall' ? overall : (group.reward[m] as number);
         });
       }
       const metrics: Record<string, number> = {
@@ -213,22 +187,9 @@ export function pairwiseJudgeReward<TPrompt = string, TSample = Media>(
           ? [{ name: 'overall', values: overallValues, weight: 1 }]
           : [
               { name: 'overall', values: overallValues, weight: o.overallWeight },
-              { name: 'categories', values: categoryValues, weight: 1 - o.overallWeight },
+              { name: 'categories', values: categoryValues, weight: o.categoryWeight },
             ];
       return { rewards, components, details, metrics };
     },
   };
-}
-
-/** Win rates over only the pairs that were judged for a category: wins / judged pairs (NaN if none). */
-function partialWinRates(groupSize: number, pairs: readonly PairOutcome[]): number[] {
-  const wins = new Array<number>(groupSize).fill(0);
-  const counts = new Array<number>(groupSize).fill(0);
-  for (const { i, j, outcome } of pairs) {
-    wins[i]! += outcome;
-    wins[j]! += 1 - outcome;
-    counts[i]! += 1;
-    counts[j]! += 1;
-  }
-  return wins.map((w, k) => ((counts[k] as number) > 0 ? w / (counts[k] as number) : Number.NaN));
 }

@@ -3,14 +3,12 @@ import type { Media } from '@flex/criteria';
 import {
   checkRewards,
   combineRewards,
-  flexReward,
   functionReward,
   GrpoError,
   multiRewardAdvantages,
   pairwiseJudgeReward,
   pointwiseJudgeReward,
   scoreRewards,
-  winRates,
   type RewardOutput,
 } from '../index';
 import { biasedJudge, image, scriptedJudge, scriptedPointwiseJudge, throwingJudge } from './fake-judges.test-helpers';
@@ -21,17 +19,9 @@ const request = (samples: Media[], groupSize = samples.length) => ({
   groupIds: samples.map((_, i) => Math.floor(i / groupSize)),
 });
 
-describe('winRates and flexReward', () => {
-  it('divides wins by G − 1 and averages repeated judgements', () => {
-    expect(winRates({ groupSize: 3, pairs: [{ i: 0, j: 1, outcome: 1 }, { i: 0, j: 2, outcome: 0.5 }, { i: 1, j: 2, outcome: 0 }] })).toEqual([0.75, 0, 0.75]);
-    expect(winRates({ groupSize: 2, pairs: [{ i: 0, j: 1, outcome: 1 }, { i: 1, j: 0, outcome: 1 }] })).toEqual([0.5, 0.5]);
-    expect(() => winRates({ groupSize: 2, pairs: [{ i: 0, j: 2, outcome: 1 }] })).toThrow(GrpoError);
-  });
-  it('blends 0.3 overall with 0.7 of the weighted category mean', () => {
-    expect(flexReward({ overall: 1, categories: { A: 0, B: 1, C: 1 } })).toBeCloseTo(0.3 + 0.7 * (1.4 / 2.4), 12);
-    expect(flexReward({ overall: 0, categories: { A: 1 }, categoryWeights: { A: 1, B: 1 }, overallWeight: 0.5 })).toBeCloseTo(0.5 * 0.75, 12);
-  });
-});
+// The published blend, written out: 0.3 · overall + 0.7 · (1·A + 0.7·B + 0.7·C) / 2.4.
+const flexReward = (o: { overall: number; categories: { A: number; B: number; C: number } }) =>
+  0.3 * o.overall + (0.7 * (o.categories.A + 0.7 * o.categories.B + 0.7 * o.categories.C)) / 2.4;
 
 describe('pairwiseJudgeReward', () => {
   it('judges every unordered pair once and turns wins into win rates', async () => {
@@ -76,7 +66,7 @@ describe('pairwiseJudgeReward', () => {
     expect(advantages.advantages[2]).toBeGreaterThan(advantages.advantages[0]!);
   });
   it('uses custom weights and keys self-generated categories from D', async () => {
-    const out = (await pairwiseJudgeReward({ judge: scriptedJudge({ extra: true }), categoryWeights: { B: 1 }, overallWeight: 0 }).score(
+    const out = (await pairwiseJudgeReward({ judge: scriptedJudge({ extra: true }), categoryWeights: { B: 1 }, overallWeight: 0, categoryWeight: 1 }).score(
       request([image(0.9, 0.1, 0.1), image(0.1, 0.9, 0.9)]),
     )) as RewardOutput;
     expect(out.rewards).toEqual([0, 1]);
