@@ -44,7 +44,7 @@ export function sampleStyle(spec: PromptSpec, rng: Rng): CandidateStyle {
 }
 
 const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
-const ROWS = [0.5, 0.18, 0.82];
+const ROWS = [0.5, 0.17, 0.83];
 
 /**
  * The correct scene for a prompt with a style: subjects laid out in columns (rows for above/below) so the asked
@@ -63,14 +63,15 @@ export function referenceScene(spec: PromptSpec, style: CandidateStyle, seed: nu
       let along: number;
       if (spec.subjects.length === 1) {
         // A single subject spreads along a row.
-        across = subject.count === 1 ? 0.5 : subject.count === 2 ? [0.32, 0.68][k]! : [0.18, 0.5, 0.82][k]!;
-        along = 0.5;
+        across = subject.count === 1 ? 0.5 : subject.count === 2 ? [0.32, 0.68][k]! : [0.17, 0.5, 0.83][k]!;
+        along = subject.count === 3 ? [0.45, 0.55, 0.45][k]! : 0.5;
       } else {
-        across = lane;
+        // Three in a lane zigzag so neighbours never touch.
+        across = lane + (subject.count === 3 ? [0, -0.06, 0.06][k]! : 0);
         along = subject.count === 2 ? [0.32, 0.68][k]! : ROWS[k]!;
       }
-      const jx = rng.uniform(-0.03, 0.03);
-      const jy = rng.uniform(-0.03, 0.03);
+      const jx = rng.uniform(-0.02, 0.02);
+      const jy = rng.uniform(-0.02, 0.02);
       const x = vertical ? along + jx : across + jx;
       const y = vertical ? across + jy : along + jy;
       objects.push(makeObject(subject, style, i, x, y, rng));
@@ -267,12 +268,29 @@ export function applyFault(scene: Scene, spec: PromptSpec, kind: FaultKind, seve
       break;
     }
     case 'balance': {
-      const angle = rng.pick([0, Math.PI / 2, Math.PI, -Math.PI / 2, Math.PI / 4, (3 * Math.PI) / 4]);
-      const shift = 0.18 + 0.22 * s;
+      const wanted = 0.18 + 0.22 * s;
+      // Shift the whole composition rigidly, as far as the frame allows (objects never pile up at an edge), in a
+      // direction with room to move.
+      const room = (angle: number) => {
+        const dx = Math.cos(angle);
+        const dy = Math.sin(angle);
+        let allowed = wanted;
+        for (const o of out.objects) {
+          const r = sizeRadius[o.size];
+          if (dx > 1e-9) allowed = Math.min(allowed, (1 - r - o.x) / dx);
+          if (dx < -1e-9) allowed = Math.min(allowed, (r - o.x) / dx);
+          if (dy > 1e-9) allowed = Math.min(allowed, (1 - r - o.y) / dy);
+          if (dy < -1e-9) allowed = Math.min(allowed, (r - o.y) / dy);
+        }
+        return Math.max(0, allowed);
+      };
+      const angles = Array.from({ length: 8 }, (_, i) => (i * Math.PI) / 4);
+      const best = Math.max(...angles.map(room));
+      const angle = rng.pick(angles.filter((a) => room(a) >= 0.8 * best));
+      const shift = room(angle);
       for (const o of out.objects) {
-        const r = sizeRadius[o.size];
-        o.x = clamp(o.x + Math.cos(angle) * shift, r, 1 - r);
-        o.y = clamp(o.y + Math.sin(angle) * shift, r, 1 - r);
+        o.x = clamp(o.x + Math.cos(angle) * shift, 0, 1);
+        o.y = clamp(o.y + Math.sin(angle) * shift, 0, 1);
       }
       break;
     }

@@ -17,3 +17,5 @@ export * from './teacher';
 export * from './errors';
 export * from './dataset';
 export * from './synthesize';
+export * from './stats';
+export * from './perceive';

@@ -64,12 +64,14 @@ function fillBackground(scene: Scene, width: number, height: number, out: Float3
   const period = 0.16 + rng.next() * 0.08;
   const phase = rng.next() * Math.PI * 2;
   const diagonal = rng.chance(0.5);
+  // Gradients stay inside (0, 1) so clipping remains a fault of its own.
+  const amplitude = Math.min(0.14, 0.8 * Math.min(r0, g0, b0, 1 - Math.max(r0, g0, b0)));
   for (let y = 0; y < height; y++) {
     const fy = (y + 0.5) / height;
     for (let x = 0; x < width; x++) {
       const fx = (x + 0.5) / width;
       let shift = 0;
-      if (kind === 'gradient') shift = 0.14 - 0.28 * fy;
+      if (kind === 'gradient') shift = amplitude * (1 - 2 * fy);
       else if (kind === 'texture') {
         const t = diagonal ? fx + fy : fx - 0.5 * fy;
         shift = 0.07 * Math.sign(Math.sin((t / period) * Math.PI * 2 + phase));
@@ -238,8 +240,10 @@ export function renderFrame(scene: Scene, frame: number, width: number, height: 
   }
   if (effects.block > 0) blockify(data, width, height, Math.max(2, Math.round(side * (0.04 + 0.08 * effects.block))));
   if (effects.clip > 0) {
-    const gain = 1 + 2.2 * effects.clip;
-    for (let i = 0; i < data.length; i++) data[i] = ((data[i] as number) - 0.45) * gain + 0.5;
+    // Overexposure: more light, highlights burn out at 1.
+    const gain = 1 + 1.6 * effects.clip;
+    const lift = 0.1 * effects.clip;
+    for (let i = 0; i < data.length; i++) data[i] = (data[i] as number) * gain + lift;
   }
   if (effects.flicker > 0 && scene.frames > 1) {
     const rng = new Rng(mixSeed(scene.seed, 'flicker', frame));

@@ -41,7 +41,7 @@ export const sizes = ['small', 'medium', 'large'] as const;
 /** A size name. */
 export type Size = (typeof sizes)[number];
 /** Half-extent of each size, as a fraction of the image's shorter side. */
-export const sizeRadius: Readonly<Record<Size, number>> = { small: 0.085, medium: 0.115, large: 0.16 };
+export const sizeRadius: Readonly<Record<Size, number>> = { small: 0.08, medium: 0.11, large: 0.145 };
 
 /** Background kinds. */
 export const backgroundKinds = ['flat', 'gradient', 'texture'] as const;
@@ -56,7 +56,7 @@ export const toneRgb: Readonly<Record<BackgroundTone, readonly [number, number, 
   dark: [0.1, 0.1, 0.12],
   light: [0.88, 0.88, 0.86],
   warm: [0.84, 0.76, 0.64],
-  cool: [0.32, 0.36, 0.44],
+  cool: [0.36, 0.38, 0.43],
 };
 
 /** Motion labels of the video world (linear directions, a vertical bounce, an orbit around the centre). */
