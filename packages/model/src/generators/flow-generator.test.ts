@@ -63,3 +63,27 @@ describe('flow generators', () => {
     g.dispose();
   });
 });
+
+describe('flow generator checkpoints', () => {
+  it('round-trip bit for bit and reject other kinds', async () => {
+    const { mkdtemp, rm, writeFile, mkdir } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { saveFlowGenerator, loadFlowGenerator } = await import('./index');
+    const folder = await mkdtemp(join(tmpdir(), 'flex-gen-'));
+    try {
+      const g = createFlowGenerator({ modality: 'video', size: 8, frames: 2, channels: 4, embeddingDim: 8, promptBuckets: 16, seed: 9 });
+      await saveFlowGenerator({ generator: g, folder: join(folder, 'g'), provenance: { command: 'test' } });
+      const { generator, provenance } = await loadFlowGenerator({ folder: join(folder, 'g') });
+      expect(provenance).toEqual({ command: 'test' });
+      expect(generator.config).toEqual(g.config);
+      expect(generator.parameters.variables().map((v) => Array.from(v.dataSync()))).toEqual(g.parameters.variables().map((v) => Array.from(v.dataSync())));
+      await mkdir(join(folder, 'other'));
+      await writeFile(join(folder, 'other', 'config.json'), JSON.stringify({ kind: 'flex-judge', version: 1 }));
+      await expect(loadFlowGenerator({ folder: join(folder, 'other') })).rejects.toMatchObject({ code: 'checkpoint_wrong_kind' });
+      await expect(loadFlowGenerator({ folder: join(folder, 'missing') })).rejects.toMatchObject({ code: 'checkpoint_not_found' });
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});

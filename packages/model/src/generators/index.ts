@@ -8,3 +8,4 @@ export {
   toPixelSpace,
 } from './flow-generator';
 export type { FlowGeneratorConfig, FlowGeneratorConfigInput } from './flow-generator';
+export { saveFlowGenerator, loadFlowGenerator, flowGeneratorFormatVersion } from './checkpoint';
