@@ -25,3 +25,5 @@ export type { SequenceLayout, EncodedSequence } from './sequence';
 export { BradleyTerryModel, bradleyTerryCreateOptionsSchema } from './bradley-terry';
 export type { BradleyTerryCreateOptions, ScoreRequest, PreferencePair } from './bradley-terry';
 export * from './remote/index';
+export { saveCheckpoint, loadCheckpoint, loadCheckpointOptionsSchema, checkpointConfigSchema, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
+export type { SaveCheckpointOptions, LoadCheckpointOptions, LoadedCheckpoint, CheckpointConfig, CheckpointModel, CheckpointKind } from './checkpoint';

@@ -1,0 +1,112 @@
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeCompact } from '@flex/criteria';
+import { tf } from './engine';
+import { initBackend } from './backend';
+import { FlexJudgeModel, type JudgeExample } from './flex-judge';
+import { BradleyTerryModel } from './bradley-terry';
+import { loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { CheckpointError } from './errors';
+import { createOptimizer, trainStep } from './training';
+import { sampleAssessment, sampleTokenizer, solidImage } from './test-helpers';
+
+const tokenizer = sampleTokenizer();
+const examples: JudgeExample[] = [
+  { media: [solidImage(0.9, 0.1, 0.1), solidImage(0.5, 0.5, 0.5)], prompt: 'a red square', completion: encodeCompact(sampleAssessment('a red square', 1)) },
+  { media: [solidImage(0.5, 0.5, 0.5), solidImage(0.1, 0.1, 0.9)], prompt: 'a blue square', completion: encodeCompact(sampleAssessment('a blue square', 2, 'blue')) },
+];
+
+let root: string;
+
+async function values(model: FlexJudgeModel): Promise<number[][]> {
+  return Promise.all(model.parameters.variables().map(async (v) => Array.from(await v.data())));
+}
+
+describe('checkpoints', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+    root = await mkdtemp(join(tmpdir(), 'flex-model-ckpt-'));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('resuming from a checkpoint reproduces an uninterrupted run bit for bit', async () => {
+    const steps = 6;
+    const run = (model: FlexJudgeModel, optimizer: tf.AdamOptimizer, n: number) => {
+      const batch = model.prepareBatch(examples, { scoreWeight: 2 });
+      for (let i = 0; i < n; i++) trainStep({ parameters: model.parameters, optimizer, maxGradNorm: 1, loss: () => model.loss(batch) });
+      batch.dispose();
+    };
+    const straight = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 4 });
+    const straightOptimizer = createOptimizer({ learningRate: 5e-3 });
+    run(straight, straightOptimizer, steps);
+
+    const first = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 4 });
+    const firstOptimizer = createOptimizer({ learningRate: 5e-3 });
+    run(first, firstOptimizer, steps / 2);
+    const directory = join(root, 'resume');
+    await saveCheckpoint({ directory, model: first, optimizer: firstOptimizer, trainerState: { step: steps / 2 } });
+    first.dispose();
+    firstOptimizer.dispose();
+    const loaded = await loadCheckpoint({ directory, kind: 'flex-judge' });
+    expect(loaded.trainerState).toEqual({ step: steps / 2 });
+    expect(loaded.optimizer).toBeDefined();
+    run(loaded.model, loaded.optimizer as tf.AdamOptimizer, steps / 2);
+    expect(await values(loaded.model)).toEqual(await values(straight));
+    expect(loaded.model.parameters.names()).toEqual(straight.parameters.names());
+    for (const m of [straight, loaded.model]) m.dispose();
+    straightOptimizer.dispose();
+    loaded.optimizer?.dispose();
+  });
+
+  it('overwrites atomically and leaves no temporary folders', async () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
+    const directory = join(root, 'atomic');
+    await saveCheckpoint({ directory, model });
+    await saveCheckpoint({ directory, model });
+    expect((await readdir(root)).filter((f) => f.includes('atomic'))).toEqual(['atomic']);
+    expect((await readdir(directory)).sort()).toEqual(['config.json', 'weights.bin']);
+    const { model: loaded, optimizer, config } = await loadCheckpoint({ directory });
+    expect(optimizer).toBeUndefined();
+    expect(config.kind).toBe('flex-judge');
+    expect((loaded as FlexJudgeModel).layout).toBe('evidence-first');
+    expect(loaded.tokenizer.vocabulary).toEqual(tokenizer.vocabulary);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('fails with typed errors: missing, truncated, corrupt config, wrong kind, newer version', async () => {
+    const bt = BradleyTerryModel.create({ preset: 'tiny', tokenizer, seed: 1 });
+    const directory = join(root, 'bt');
+    await saveCheckpoint({ directory, model: bt });
+    bt.dispose();
+    const code = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'no error',
+        (e) => (CheckpointError.isInstance(e) ? e.code : `untyped: ${String(e)}`),
+      );
+    const numTensors = tf.memory().numTensors;
+    expect(await code(loadCheckpoint({ directory: join(root, 'nothing') }))).toBe('checkpoint_not_found');
+    expect(await code(loadCheckpoint({ directory, kind: 'flex-judge' }))).toBe('checkpoint_wrong_kind');
+    const { model } = await loadCheckpoint({ directory, kind: 'bradley-terry' });
+    expect(model).toBeInstanceOf(BradleyTerryModel);
+    model.dispose();
+
+    const weights = await readFile(join(directory, 'weights.bin'));
+    await writeFile(join(directory, 'weights.bin'), weights.subarray(0, weights.length - 10));
+    expect(await code(loadCheckpoint({ directory }))).toBe('checkpoint_corrupt');
+    await writeFile(join(directory, 'weights.bin'), weights);
+
+    const config = await readFile(join(directory, 'config.json'), 'utf8');
+    await writeFile(join(directory, 'config.json'), config.slice(0, config.length / 2));
+    expect(await code(loadCheckpoint({ directory }))).toBe('checkpoint_corrupt');
+    await writeFile(join(directory, 'config.json'), config.replace('"formatVersion": 1', '"formatVersion": 2'));
+    expect(await code(loadCheckpoint({ directory }))).toBe('checkpoint_newer_version');
+    await writeFile(join(directory, 'config.json'), config.replace('"dModel": 32', '"dModel": 16'));
+    expect(await code(loadCheckpoint({ directory }))).toBe('checkpoint_mismatch');
+    expect(tf.memory().numTensors).toBe(numTensors);
+  });
+});
