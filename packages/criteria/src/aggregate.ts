@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { assignCategoryIds, isPredefinedCategoryId } from './categories';
-import { CriteriaError } from './errors';
+import { CriteriaError, parseOptionsOrThrow } from './errors';
 import type { JudgeResult } from './judge';
 import type { Modality } from './media';
 import { type PairwiseAssessment, type PointwiseAssessment, modalityOfAssessment, slotOfWinner } from './schemas';
@@ -63,9 +63,10 @@ function weightOf(id: string, modality: Modality, options: z.output<typeof proba
  * default) and τ the temperature (default 0.25). Categories are keyed by their registry id (A, B, C, D…).
  * @param assessment A pairwise assessment.
  * @param options See {@link probabilityOptionsSchema}.
+ * @throws CriteriaError `invalid_options` on malformed options.
  */
 export function probabilityAFromScores(assessment: PairwiseAssessment, options: ProbabilityOptions = {}): ScoreProbabilities {
-  const o = probabilityOptionsSchema.parse(options);
+  const o = parseOptionsOrThrow(probabilityOptionsSchema, options, 'probability options');
   const modality = modalityOfAssessment(assessment);
   const ids = assignCategoryIds(
     assessment.categories.map((c) => c.name),
@@ -121,9 +122,10 @@ export type ConsistencyOptions = z.input<typeof consistencyOptionsSchema>;
  * `tolerance` from the mean of what they summarise. Ties in a count or margin contradict nothing.
  * @param assessment A pairwise or pointwise assessment.
  * @param options See {@link consistencyOptionsSchema}.
+ * @throws CriteriaError `invalid_options` on malformed options.
  */
 export function checkConsistency(assessment: PairwiseAssessment | PointwiseAssessment, options: ConsistencyOptions = {}): ConsistencyWarning[] {
-  const o = consistencyOptionsSchema.parse(options);
+  const o = parseOptionsOrThrow(consistencyOptionsSchema, options, 'consistency options');
   const warnings: ConsistencyWarning[] = [];
   if (!('winner' in assessment)) {
     const p = assessment as PointwiseAssessment;
@@ -275,9 +277,7 @@ export interface GroupRewards {
  *   or equal.
  */
 export function groupRewards(options: GroupRewardsOptions): GroupRewards {
-  const parsed = groupRewardsOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new CriteriaError('invalid_options', `invalid group reward options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const o = parsed.data;
+  const o = parseOptionsOrThrow(groupRewardsOptionsSchema, options, 'group reward options');
   const g = o.size;
   const keys = ['overall', ...o.categories];
   // sums[k][i*g+j]: total outcome for i against j under key k; counts[i*g+j]: judgements of the unordered pair.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { categoryName, selfGeneratedCategoryId } from './categories';
+import { parseOptionsOrThrow } from './errors';
 import type { PredefinedCategoryId } from './categories';
 
 /**
@@ -19,11 +20,11 @@ export const compactGrammarOptionsSchema = z.object({
   /** Whether the evidence line(s) are 'optional' (default), 'required' or 'forbidden'. */
   evidence: z.enum(['optional', 'required', 'forbidden']).default('optional'),
   /** Fewest criteria per category. Default 3 (the published judge writes 3–5). */
-  minCriteria: z.number().int().min(1).max(50).default(3),
+  minCriteria: z.number().int().min(1).max(10_000).default(3),
   /** Most criteria per category. Default 5. */
-  maxCriteria: z.number().int().min(1).max(50).default(5),
+  maxCriteria: z.number().int().min(1).max(10_000).default(5),
   /** How many self-generated categories (D, E, …) may follow A, B, C. Default 1. */
-  maxExtraCategories: z.number().int().min(0).max(20).default(1),
+  maxExtraCategories: z.number().int().min(0).max(1000).default(1),
   /**
    * 'canonical' (default): the names of A, B, C are forced to the registry's canonical names;
    * 'free': any non-empty name.
@@ -392,10 +393,11 @@ export class CompactGrammar {
 
 /**
  * Creates a {@link CompactGrammar} for one assessment to be generated.
- * @param options See {@link compactGrammarOptionsSchema}; throws a zod error on malformed options.
+ * @param options See {@link compactGrammarOptionsSchema}.
+ * @throws CriteriaError `invalid_options` on malformed options.
  */
 export function createCompactGrammar(options: CompactGrammarOptions): CompactGrammar {
-  return new CompactGrammar(compactGrammarOptionsSchema.parse(options));
+  return new CompactGrammar(parseOptionsOrThrow(compactGrammarOptionsSchema, options, 'compact grammar options'));
 }
 
 /**

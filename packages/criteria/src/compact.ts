@@ -78,21 +78,7 @@ export function escapeCompactText(text: string): string {
 
 /** Reverses {@link escapeCompactText}; an unknown escape (`\x`) and a final lone backslash are kept as written. */
 export function unescapeCompactText(text: string): string {
-  if (!text.includes('\\')) return text;
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (c === '\\' && i + 1 < text.length) {
-      const mapped = unescapes[text[i + 1] as string];
-      if (mapped !== undefined) {
-        out += mapped;
-        i += 1;
-        continue;
-      }
-    }
-    out += c;
-  }
-  return out;
+  return text.includes('\\') ? text.replace(/\\([\\|nr])/g, (_, c: string) => unescapes[c] as string) : text;
 }
 
 /** Formats a score the way the codec writes it: the shortest decimal that reads back as the same number. */

@@ -25,3 +25,15 @@ export class CriteriaError extends Error {
     return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[marker] === true;
   }
 }
+
+/**
+ * Validates options with a zod schema, throwing a {@link CriteriaError} `invalid_options` that lists every issue.
+ * @param schema The options schema.
+ * @param options The caller's options.
+ * @param what What the options are for, for the message ("template options").
+ */
+export function parseOptionsOrThrow<T>(schema: { safeParse(value: unknown): { success: true; data: T } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } } }, options: unknown, what: string): T {
+  const parsed = schema.safeParse(options);
+  if (parsed.success) return parsed.data;
+  throw new CriteriaError('invalid_options', `invalid ${what}: ${parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+}

@@ -137,7 +137,14 @@ export function readLenientJson(text: string, start = 0): LenientJsonResult {
     i += 1;
     let out = '';
     let chunkStart = i;
+    const straight = closers.length === 1;
     while (i < n) {
+      const code = text.charCodeAt(i);
+      // Fast path: ordinary characters of a straight-quoted string.
+      if (straight && code !== 34 && code !== 92 && code >= 32) {
+        i += 1;
+        continue;
+      }
       const c = text[i] as string;
       if (c === '\\') {
         out += text.slice(chunkStart, i);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type PredefinedCategoryId, categoryName } from './categories';
-import { CriteriaError } from './errors';
+import { CriteriaError, parseOptionsOrThrow } from './errors';
 import { evenlySpacedFrameIndices } from './media';
 import type { Modality } from './media';
 
@@ -79,9 +79,7 @@ const quote = (text: string) => JSON.stringify(text);
  *   modality (two candidates for pairwise, one for pointwise; strings for images, frame lists for videos).
  */
 export function renderJudgeTemplate(options: JudgeTemplateOptions): JudgeTemplate {
-  const parsed = judgeTemplateOptionsSchema.safeParse(options);
-  if (!parsed.success) throw new CriteriaError('invalid_options', `invalid template options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const o = parsed.data;
+  const o = parseOptionsOrThrow(judgeTemplateOptionsSchema, options, 'template options');
   const pairwise = o.mode === 'pairwise';
   const count = pairwise ? 2 : 1;
   const urls: string[][] = [];
