@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAI } from 'openai';
 import { z } from 'zod';
 import type { JudgeError } from '@flex/criteria';
 import { CircuitBreaker, type CircuitPermit } from './circuit-breaker';
@@ -6,6 +6,9 @@ import { ConcurrencyLimiter } from './limiter';
 import type { RemoteJudgeLogEntry, RemoteJudgeLogger } from './options';
 import { redactSecret } from './redact';
 import { backoffDelayMs, retryAfterMs } from './retry-policy';
+
+// Named imports only: they resolve the same from the ESM and the CJS build (a default import of a CJS
+// module is the whole module object under Node's interop).
 
 /**
  * The transport under the remote judge: one chat completion per call, through the official `openai` client
@@ -279,18 +282,18 @@ export class ChatTransport {
 
   private classify(error: unknown, signal?: AbortSignal): AttemptResult {
     if (signal?.aborted) return { kind: 'failure', error: this.failure('aborted', 'aborted by the caller'), retryable: false, breaker: 'release' };
-    if (error instanceof OpenAI.APIConnectionTimeoutError) {
+    if (error instanceof APIConnectionTimeoutError) {
       return { kind: 'failure', error: this.failure('timeout', `no answer within ${this.settings.timeoutMs} ms`), retryable: true, breaker: 'failure' };
     }
-    if (error instanceof OpenAI.APIUserAbortError) {
+    if (error instanceof APIUserAbortError) {
       // Only our timer aborts besides the caller (checked above).
       return { kind: 'failure', error: this.failure('timeout', `no answer within ${this.settings.timeoutMs} ms`), retryable: true, breaker: 'failure' };
     }
-    if (error instanceof OpenAI.APIConnectionError) {
+    if (error instanceof APIConnectionError) {
       const cause = error.cause instanceof Error ? `: ${describeCause(error.cause)}` : '';
       return { kind: 'failure', error: this.failure('http_error', `connection failed${cause}`), retryable: true, breaker: 'failure' };
     }
-    if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+    if (error instanceof APIError && typeof error.status === 'number') {
       const status = error.status;
       const message = `HTTP ${status}: ${error.message}`;
       if (status === 429) {

@@ -1,4 +1,4 @@
-import pngjs from 'pngjs';
+import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import type { RgbImage, Video } from '@flex/criteria';
 import { describeMediaProblem, encodePng, framesShown, pngDataUrl } from './media-encoding';
@@ -10,7 +10,7 @@ function image(width: number, height: number, fill: (i: number) => number): RgbI
 describe('PNG encoding', () => {
   it('round-trips through a PNG decoder (values rounded to bytes, clamped)', () => {
     const img = image(5, 3, (i) => ((i * 37) % 300) / 255 - 0.1);
-    const decoded = pngjs.PNG.sync.read(encodePng(img));
+    const decoded = PNG.sync.read(encodePng(img));
     expect(decoded.width).toBe(5);
     expect(decoded.height).toBe(3);
     for (let p = 0; p < 15; p++) {

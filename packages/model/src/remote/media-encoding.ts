@@ -1,4 +1,4 @@
-import pngjs from 'pngjs';
+import { PNG } from 'pngjs';
 import { evenlySpacedFrameIndices, isVideo, type Media, type Modality, type RgbImage } from '@flex/criteria';
 
 /**
@@ -15,9 +15,9 @@ export function encodePng(image: RgbImage): Buffer {
     const v = data[i] as number;
     bytes[i] = v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255);
   }
-  const png = new pngjs.PNG({ width, height });
+  const png = new PNG({ width, height });
   png.data = bytes;
-  return pngjs.PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
 }
 
 /** An RGB image as a `data:image/png;base64,…` URL. */

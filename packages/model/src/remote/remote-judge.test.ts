@@ -1,4 +1,4 @@
-import pngjs from 'pngjs';
+import { PNG } from 'pngjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   evenlySpacedFrameIndices,
@@ -106,7 +106,7 @@ describe('RemoteJudge: what it sends and reads', () => {
     expect(parts[2].text).toContain('"two red circles"');
     expect(parts[2].text).toContain('"Image 1"');
     // The first image part is candidate A, pixel for pixel (rounded to bytes).
-    const png = pngjs.PNG.sync.read(Buffer.from(parts[0].image_url.url.replace('data:image/png;base64,', ''), 'base64'));
+    const png = PNG.sync.read(Buffer.from(parts[0].image_url.url.replace('data:image/png;base64,', ''), 'base64'));
     expect([png.width, png.height]).toEqual([4, 3]);
     const a = request.a as RgbImage;
     for (let pixel = 0; pixel < 12; pixel++) {
@@ -137,7 +137,7 @@ describe('RemoteJudge: what it sends and reads', () => {
     expect(parts.filter((p: any) => p.type === 'image_url')).toHaveLength(8 + 5);
     const indices = evenlySpacedFrameIndices(20, 8);
     for (const k of [0, 3, 7]) {
-      const png = pngjs.PNG.sync.read(Buffer.from(parts[k].image_url.url.split(',')[1], 'base64'));
+      const png = PNG.sync.read(Buffer.from(parts[k].image_url.url.split(',')[1], 'base64'));
       const frame = a.frames[indices[k]!]!;
       expect(png.data[0]).toBe(Math.round(frame.data[0]! * 255));
       expect(png.data[5]).toBe(Math.round(frame.data[4]! * 255));
