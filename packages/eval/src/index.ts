@@ -9,3 +9,5 @@ export * from './results';
 export * from './report';
 export * from './synth-dataset';
 export * from './baselines';
+export * from './table';
+export * from './win-rate';

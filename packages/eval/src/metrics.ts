@@ -194,8 +194,9 @@ export function quantile(sorted: readonly number[], q: number): number {
 }
 
 /**
- * The mean of 0/1 `outcomes` with a seeded percentile-bootstrap 95% interval (resampling the outcomes with
- * replacement `samples` times). With `samples` 0 or no outcomes the interval is `null`.
+ * The mean of `outcomes` (0/1, or any scores in [0, 1]) with a seeded percentile-bootstrap 95% interval
+ * (resampling the outcomes with replacement `samples` times). With `samples` 0 or no outcomes the interval
+ * is `null`.
  */
 export function bootstrapProportion(outcomes: readonly number[], samples: number, seed: number): Estimate {
   const n = outcomes.length;
