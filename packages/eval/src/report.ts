@@ -187,6 +187,8 @@ function perGroupChart(
     seriesNames: runs.map((r) => r.judge),
     yLabel,
     reference: 0.5,
+    // Wide enough for bars of about 12 pixels when many judges meet many groups.
+    width: Math.min(1600, Math.max(720, 300 + keys.length * runs.length * 12)),
   });
   return image(png, alt);
 }
