@@ -17,3 +17,4 @@ export * from './flow/flow-policy';
 export * from './trainer/grpo-config';
 export * from './trainer/checkpoint';
 export * from './trainer/grpo-trainer';
+export * from './flow/pretrain';
