@@ -145,4 +145,25 @@ describe('FlexJudgeModel', () => {
     expect(results[2]).toEqual({ ok: false, error: expect.objectContaining({ code: 'invalid_request' }) });
     model.dispose();
   });
+
+  it('score(): pointwise assessments that decode, with a 0-10 score; memory flat across calls', async () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 7 });
+    const requests = [
+      { prompt: 'a red square', modality: 'image' as const, media: randomImage(21) },
+      { prompt: 'a blue square', modality: 'image' as const, media: randomImage(22) },
+    ];
+    await model.score(requests, { maxNewTokens: 200 });
+    const before = tf.memory().numTensors;
+    const results = await model.score(requests, { maxNewTokens: 200 });
+    await model.judge([{ prompt: 'a red square', modality: 'image', a: randomImage(23), b: randomImage(24) }], { maxNewTokens: 40 });
+    expect(tf.memory().numTensors).toBe(before);
+    for (const r of results) {
+      expect(r.ok, JSON.stringify(r)).toBe(true);
+      if (r.ok) {
+        expect(r.score).toBeGreaterThanOrEqual(0);
+        expect(r.score).toBeLessThanOrEqual(10);
+      }
+    }
+    model.dispose();
+  });
 });

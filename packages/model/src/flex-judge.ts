@@ -8,6 +8,10 @@ import {
   type Media,
   type Modality,
   type PairwiseAssessment,
+  type PointwiseAssessment,
+  type PointwiseJudge,
+  type PointwiseRequest,
+  type PointwiseResult,
   decodeCompact,
   isVideo,
 } from '@flex/criteria';
@@ -121,7 +125,7 @@ export interface FlexJudgeOptions extends JudgeCallOptions, Omit<GenerateOptions
  * The Flex judge: vision encoder + decoder over [media tokens, text tokens], writing compact-codec
  * assessments. One model serves pretraining (descriptions of one image), pointwise and pairwise judging.
  */
-export class FlexJudgeModel implements Judge {
+export class FlexJudgeModel implements Judge, PointwiseJudge {
   readonly kind = 'flex-judge' as const;
   readonly name: string;
   readonly config: ModelConfig;
@@ -380,6 +384,41 @@ export class FlexJudgeModel implements Judge {
     return results.map((r) => r ?? { ok: false, error: { code: 'aborted', message: 'the call was aborted before this request ran' } });
   }
 
+  /**
+   * The `PointwiseJudge` interface: one candidate per request (slot 0), a constrained pointwise assessment,
+   * and its overall score (0–10).
+   */
+  async score(requests: readonly PointwiseRequest[], options: Omit<FlexJudgeOptions, 'bothOrders'> = {}): Promise<PointwiseResult[]> {
+    const { signal, ...generate } = options;
+    const results: (PointwiseResult | undefined)[] = requests.map((r) =>
+      typeof r.prompt === 'string' && validMedia(r.media, r.modality) ? undefined : { ok: false, error: { code: 'invalid_request', message: invalidReason(r) } },
+    );
+    for (const modality of ['image', 'video'] as const) {
+      const group = requests.map((r, i) => ({ r, i })).filter(({ r, i }) => results[i] === undefined && r.modality === modality);
+      const size = generate.batchSize ?? 32;
+      for (let start = 0; start < group.length; start += size) {
+        if (signal?.aborted) break;
+        const chunk = group.slice(start, start + size);
+        let outputs: GenerationOutput[];
+        try {
+          outputs = this.generate(chunk.map(({ r }) => ({ media: [r.media], prompt: r.prompt })), generate);
+        } catch (error) {
+          for (const { i } of chunk) results[i] = { ok: false, error: { code: 'model_error', message: (error as Error).message } };
+          continue;
+        }
+        chunk.forEach(({ r, i }, k) => {
+          const text = (outputs[k] as GenerationOutput).text;
+          const decoded = decodeCompact(text, { prompt: r.prompt, modality: r.modality, mode: 'pointwise' });
+          results[i] = decoded.ok
+            ? { ok: true, assessment: decoded.value as PointwiseAssessment, score: (decoded.value as PointwiseAssessment).score, raw: text }
+            : { ok: false, error: { code: 'parse_error', message: decoded.error.message, raw: text } };
+        });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    return results.map((r) => r ?? { ok: false, error: { code: 'aborted', message: 'the call was aborted before this request ran' } });
+  }
+
   /** Disposes every tensor the model holds. */
   dispose(): void {
     this.backbone.dispose();
@@ -396,7 +435,7 @@ function validRequest(r: JudgeRequest): boolean {
   return typeof r.prompt === 'string' && (r.modality === 'image' || r.modality === 'video') && validMedia(r.a, r.modality) && validMedia(r.b, r.modality);
 }
 
-function invalidReason(r: JudgeRequest): string {
+function invalidReason(r: Pick<JudgeRequest, 'prompt' | 'modality'>): string {
   if (typeof r.prompt !== 'string') return 'the prompt is not a string';
   return `candidates must be ${r.modality === 'video' ? 'videos' : 'images'} with width*height*3 finite values`;
 }

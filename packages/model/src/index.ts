@@ -27,3 +27,5 @@ export type { BradleyTerryCreateOptions, ScoreRequest, PreferencePair } from './
 export * from './remote/index';
 export { saveCheckpoint, loadCheckpoint, loadCheckpointOptionsSchema, checkpointConfigSchema, CHECKPOINT_FORMAT_VERSION } from './checkpoint';
 export type { SaveCheckpointOptions, LoadCheckpointOptions, LoadedCheckpoint, CheckpointConfig, CheckpointModel, CheckpointKind } from './checkpoint';
+export { buildJudgeTokenizer, buildJudgeTokenizerOptionsSchema, compactGrammarPieces } from './judge-tokenizer';
+export type { BuildJudgeTokenizerOptions } from './judge-tokenizer';
