@@ -104,6 +104,7 @@ export function renderJudgeTemplate(options: JudgeTemplateOptions): JudgeTemplat
 
 function systemText(mode: 'pairwise' | 'pointwise', modality: Modality, format: 'json' | 'compact'): string {
   const things = modality === 'image' ? 'images' : 'videos';
+  const seen = mode === 'pairwise' ? things : modality;
   const task =
     mode === 'pairwise'
       ? `Given a text prompt and two ${things} generated from it, you decide which one is better.`
@@ -111,8 +112,8 @@ function systemText(mode: 'pairwise' | 'pointwise', modality: Modality, format: 
   const output = format === 'json' ? 'You answer with exactly one JSON object and nothing else.' : 'You answer in the line format you are given and nothing else.';
   return [
     `You are Flex, a meticulous expert judge of AI-generated ${things}. ${task}`,
-    'You first work out what the prompt intends, then look for visual evidence in each candidate, then build a hierarchical assessment: mandatory categories, a category of your own when the prompt calls for one, and criteria specific to this prompt under each category.',
-    `Every reason you give is grounded in what is visible in the ${things}, never in what the prompt asks for alone.`,
+    `You first work out what the prompt intends, then look for visual evidence in ${mode === 'pairwise' ? 'each candidate' : 'the candidate'}, then build a hierarchical assessment: mandatory categories, a category of your own when the prompt calls for one, and criteria specific to this prompt under each category.`,
+    `Every reason you give is grounded in what is visible in the ${seen}, never in what the prompt asks for alone.`,
     output,
   ].join('\n');
 }
@@ -175,7 +176,7 @@ function userText(o: z.output<typeof judgeTemplateOptionsSchema>, urls: string[]
     lines.push(`${step++}. For each category give ${field('cat_reason', 'a reason')} and ${field('cat_score', 'a category score')}: a number from 0 to 10 (at most one decimal), consistent with its criteria.`);
     lines.push(`${step++}. Finally give the overall ${field('reason', 'reason')}, weighing the categories as this prompt calls for, and the overall ${field('score', 'score')} from 0 to 10 (at most one decimal).`);
   }
-  lines.push('', `Base every reason on evidence you can see in the ${thing}${pairwise ? 's' : ''}. Do not let the order in which the ${thing}s are shown influence you.`, '');
+  lines.push('', `Base every reason on evidence you can see in the ${thing}${pairwise ? `s. Do not let the order in which the ${thing}s are shown influence you.` : '.'}`, '');
   lines.push(jsonFormat ? 'Output exactly one JSON object, with no text before or after it, in this form:' : 'Output the assessment in exactly this line format and nothing else (one line per item; write a literal | inside text as \\|; a newline as \\n):');
   lines.push(jsonFormat ? jsonShape(o) : compactShape(o));
   lines.push(
@@ -201,9 +202,9 @@ function jsonShape(o: z.output<typeof judgeTemplateOptionsSchema>): string {
       ? `        { "name": "<prompt-specific criterion>", "reason_1": "<evidence in ${Thing} 1>", "reason_2": "<evidence in ${Thing} 2>", "score_1": <integer 0-10>, "score_2": <10 - score_1> }`
       : `        { "name": "<prompt-specific criterion>", "reason": "<evidence>", "score": <integer 0-10> }`,
   );
-  lines.push('      ],', '      "cat_reason": "<comparison for this category>",');
+  lines.push('      ],', pairwise ? '      "cat_reason": "<comparison for this category>",' : '      "cat_reason": "<assessment for this category>",');
   lines.push(pairwise ? `      "cat_winner": "<${Thing} 1 or ${Thing} 2>"` : '      "cat_score": <number 0-10>');
-  lines.push('    }', '  ],', '  "reason": "<overall comparison>",');
+  lines.push('    }', '  ],', pairwise ? '  "reason": "<overall comparison>",' : '  "reason": "<overall assessment>",');
   lines.push(pairwise ? `  "winner": "<${Thing} 1 or ${Thing} 2>"` : '  "score": <number 0-10>');
   lines.push('}');
   return lines.join('\n');
