@@ -92,3 +92,20 @@ describe('datasets on disk', () => {
     expect(stats.teacherAgreement).toBeLessThan(stats.oracleAgreement);
   });
 });
+
+describe('contact sheet', () => {
+  it('writes a PNG with both candidates of each pair', async () => {
+    const { contactSheet } = await import('./contact-sheet');
+    const { decodePng } = await import('./png');
+    const out = join(root, 'sheet');
+    synthesize({ out, pairs: 3, seed: 2, modality: 'video', width: 16 });
+    const result = await contactSheet({ data: out, out: join(root, 'sheet.png'), pairs: 2, cell: 64 });
+    const image = decodePng(readFileSync(result.out));
+    expect(result.pairs).toBe(2);
+    expect([image.width, image.height]).toEqual([result.width, result.height]);
+    // Not blank: the sheet holds pictures and text.
+    let dark = 0;
+    for (let i = 0; i < image.data.length; i += 3) if ((image.data[i] as number) < 0.3) dark++;
+    expect(dark).toBeGreaterThan(100);
+  });
+});

@@ -19,3 +19,5 @@ export * from './dataset';
 export * from './synthesize';
 export * from './stats';
 export * from './perceive';
+export * from './font';
+export * from './contact-sheet';

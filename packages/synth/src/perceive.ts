@@ -479,13 +479,15 @@ function motionOf(track: { x: number; y: number }[]): { motion: Motion; speed: '
   const step = path / Math.max(1, n - 1);
   if (path < 0.04) return { motion: 'still', speed: 'slow', jitter };
   let motion: Motion;
-  if (net / path > 0.75) motion = Math.abs(dx) > Math.abs(dy) ? (dx < 0 ? 'left' : 'right') : dy < 0 ? 'up' : 'down';
-  else {
-    let xs = 0;
-    for (const p of track) xs = Math.max(xs, Math.abs(p.x - first.x));
-    motion = ups > 0 && downs > 0 && xs < 0.04 ? 'bounce' : 'orbit';
-  }
-  return { motion, speed: step > 0.034 ? 'fast' : 'slow', jitter: motion === 'left' || motion === 'right' || motion === 'up' || motion === 'down' ? jitter : 0 };
+  let xs = 0;
+  for (const p of track) xs = Math.max(xs, Math.abs(p.x - first.x));
+  const firstStep = { x: (track[1] as { x: number }).x - first.x, y: (track[1] as { y: number }).y - first.y };
+  const lastStep = { x: last.x - (track[n - 2] as { x: number }).x, y: last.y - (track[n - 2] as { y: number }).y };
+  const turn = Math.acos(Math.max(-1, Math.min(1, (firstStep.x * lastStep.x + firstStep.y * lastStep.y) / (Math.hypot(firstStep.x, firstStep.y) * Math.hypot(lastStep.x, lastStep.y) + 1e-9))));
+  if (ups > 0 && downs > 0 && xs < 0.04) motion = 'bounce';
+  else if (turn > 1 && net / path < 0.9) motion = 'orbit';
+  else motion = Math.abs(dx) > Math.abs(dy) ? (dx < 0 ? 'left' : 'right') : dy < 0 ? 'up' : 'down';
+  return { motion, speed: step > 0.024 ? 'fast' : 'slow', jitter: motion === 'left' || motion === 'right' || motion === 'up' || motion === 'down' ? jitter : 0 };
 }
 
 /** What {@link perceiveVideo} recovers. */

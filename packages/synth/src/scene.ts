@@ -60,7 +60,7 @@ export function noEffects(): Effects {
 }
 
 /** Per-frame displacement of each speed, as a fraction of the image side. */
-export const speedStep = { slow: 0.022, fast: 0.045 } as const;
+export const speedStep = { slow: 0.016, fast: 0.032 } as const;
 
 /**
  * Position of an object at a frame (before jitter), as fractions of the image; `x`, `y` of the object are its
@@ -97,7 +97,8 @@ export function objectPositionAt(object: SceneObject, frame: number, frames: num
       const dy = object.y - cy;
       const radius = Math.max(0.12, Math.hypot(dx, dy));
       const start = Math.atan2(dy, dx);
-      const angle = start + (step / radius) * 1.6 * t;
+      // Angular speed does not depend on the radius, so every orbit visibly turns (about 2 or 3.5 radians a clip).
+      const angle = start + (object.speed === 'fast' ? 0.5 : 0.3) * centred;
       return { x: cx + radius * Math.cos(angle), y: cy + radius * Math.sin(angle) };
     }
   }
