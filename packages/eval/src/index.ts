@@ -11,3 +11,4 @@ export * from './synth-dataset';
 export * from './baselines';
 export * from './table';
 export * from './win-rate';
+export * from './suite';

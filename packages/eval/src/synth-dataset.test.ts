@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baselineDefinitions, baselineIds, loadBaselineJudge } from './baselines';
 import { runPreferenceBenchmark } from './benchmark';
 import { EvalError } from './errors';
+import { runBenchmarkSuite, type SuiteProgress } from './suite';
 import { readDatasetPairs, runDatasetBenchmark } from './synth-dataset';
 import { firstSlotJudge, perfectJudge } from './testing.test-helpers';
 
@@ -83,6 +84,30 @@ describe('synth datasets', () => {
     synthesize({ out: broken, pairs: 2, seed: 1, width: 8, samples: 1 });
     await writeFile(join(broken, 'pairs.jsonl'), '{"id": 1}\n');
     await expect(runDatasetBenchmark({ judge: perfectJudge(), data: broken })).rejects.toMatchObject({ code: 'invalid_dataset' });
+  });
+});
+
+describe('runBenchmarkSuite', () => {
+  it('runs every judge on every dataset, loading lazy judges once', async () => {
+    let loads = 0;
+    const progress: SuiteProgress[] = [];
+    const results = await runBenchmarkSuite({
+      judges: [firstSlotJudge(), async () => { loads++; return loadBaselineJudge({ id: 'oracle' }); }],
+      datasets: [images, videos],
+      limit: 6,
+      bootstrapSamples: 0,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(loads).toBe(1);
+    expect(results.map((r) => `${r.judge} ${r.benchmark}`)).toEqual([
+      'first-slot image/test',
+      'first-slot video/test',
+      'oracle ceiling image/test',
+      'oracle ceiling video/test',
+    ]);
+    expect(progress.at(-1)).toMatchObject({ judge: 'oracle ceiling', data: videos, run: 3, runs: 4, pairsDone: 6, total: 6 });
+    // The same seed everywhere: every judge saw each pair in the same order.
+    expect(results[0]!.records.map((r) => r.order)).toEqual(results[2]!.records.map((r) => r.order));
   });
 });
 
