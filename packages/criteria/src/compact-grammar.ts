@@ -121,7 +121,7 @@ export class CompactGrammar {
   private escape = false;
   private afterBar = false;
 
-  /** @param options Already-validated options (use {@link createCompactGrammar}). */
+  /** Prefer {@link createCompactGrammar}, which validates the options and applies the defaults. @param options Validated options. */
   constructor(private readonly options: ResolvedOptions) {
     this.enter('begin');
   }

@@ -8,6 +8,7 @@ const marker = Symbol.for('flex.criteria.error');
  * Expected failures (a judge's bad output) are never thrown: they are result values.
  */
 export class CriteriaError extends Error {
+  /** Always 'CriteriaError'. */
   override readonly name = 'CriteriaError';
 
   constructor(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { publishedExample } from './arbitraries.test-helpers';
-import { judgeResultFromText, probabilityAFromScores, toJudgeError } from './index';
+import { judgeResultFromText, pointwiseResultFromText, probabilityAFromScores, toJudgeError } from './index';
 
 describe('judgeResultFromText', () => {
   const text = `Here is my assessment:\n\`\`\`json\n${JSON.stringify(publishedExample)}\n\`\`\``;
@@ -28,5 +28,13 @@ describe('judgeResultFromText', () => {
     expect(!tie.ok && tie.error.message).toContain('($.winner)');
     expect(toJudgeError({ code: 'invalid_options', message: 'bad' })).toEqual({ code: 'invalid_request', message: 'invalid_options: bad' });
     expect(toJudgeError({ code: 'invalid_score', message: 'x', line: 3, path: '$.categories[0]' }, 'raw')).toEqual({ code: 'invalid_assessment', message: 'invalid_score: x ($.categories[0], line 3)', raw: 'raw' });
+  });
+});
+
+describe('pointwiseResultFromText', () => {
+  it('returns the assessment and its score, or a typed failure', () => {
+    const text = JSON.stringify({ prompt: 'p', categories: [{ name: 'Semantic Alignment & Accuracy', dims: [{ name: 'Count', reason: 'two', score: 7 }], cat_reason: 'ok', cat_score: 7 }], reason: 'fine', score: 6.5 });
+    expect(pointwiseResultFromText(text, { modality: 'image' })).toMatchObject({ ok: true, score: 6.5, raw: text });
+    expect(pointwiseResultFromText(JSON.stringify(publishedExample), { modality: 'image' })).toMatchObject({ ok: false, error: { code: 'invalid_assessment' } });
   });
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { probabilityAFromScores, probabilityOptionsSchema } from './aggregate';
-import type { JudgeError, JudgeResult } from './judge';
+import type { JudgeError, JudgeResult, PointwiseResult } from './judge';
 import { type ParseAssessmentOptions, type ParseError, type ParseErrorCode, parseAssessment } from './parse';
 import { assignCategoryIds } from './categories';
 import { modalityOfAssessment, slotOfWinner } from './schemas';
@@ -65,4 +65,16 @@ export function judgeResultFromText(text: string, options: JudgeResultFromTextOp
   }
   const fromScores = probabilityAFromScores(assessment, probabilityOptions);
   return { ...base, probabilityA: fromScores.probabilityA, categoryProbabilityA: fromScores.categoryProbabilityA };
+}
+
+/**
+ * Reads a pointwise judge's raw text as a {@link PointwiseResult}: the parsed assessment and its overall score
+ * (0–10), or a typed failure (never a thrown exception for a bad output).
+ * @param text The judge's raw output.
+ * @param options Parse options (modality, prompt, …); the mode is pointwise.
+ */
+export function pointwiseResultFromText(text: string, options: Omit<ParseAssessmentOptions<'pointwise'>, 'mode'>): PointwiseResult {
+  const parsed = parseAssessment(text, { ...options, mode: 'pointwise' });
+  if (!parsed.ok) return { ok: false, error: toJudgeError(parsed.error, typeof text === 'string' ? text : undefined) };
+  return { ok: true, assessment: parsed.value, score: parsed.value.score, raw: text };
 }
