@@ -97,13 +97,17 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
 
 /** Sends chat completions under one retry / timeout / circuit policy. */
 export class ChatTransport {
-  private readonly client: OpenAI;
-  private readonly limiter: ConcurrencyLimiter;
+  // ES private fields: unlike TypeScript `private`, they are invisible to util.inspect, console.log and
+  // JSON.stringify, and the settings and the client both hold the key.
+  readonly #settings: ChatTransportSettings;
+  readonly #client: OpenAI;
+  readonly #limiter: ConcurrencyLimiter;
   /** Shared by every request of this transport. */
   readonly circuit: CircuitBreaker;
 
-  constructor(private readonly settings: ChatTransportSettings) {
-    this.client = new OpenAI({
+  constructor(settings: ChatTransportSettings) {
+    this.#settings = settings;
+    this.#client = new OpenAI({
       apiKey: settings.apiKey,
       baseURL: settings.baseUrl,
       maxRetries: 0, // our policy (below) is the one in force
@@ -111,7 +115,7 @@ export class ChatTransport {
       logLevel: 'off', // the client's own log lines would bypass redaction; ours are redacted
       defaultHeaders: settings.headers,
     });
-    this.limiter = new ConcurrencyLimiter(settings.concurrency);
+    this.#limiter = new ConcurrencyLimiter(settings.concurrency);
     this.circuit = new CircuitBreaker({
       failureThreshold: settings.circuitFailureThreshold,
       cooldownMs: settings.circuitCooldownMs,
@@ -121,11 +125,11 @@ export class ChatTransport {
 
   /** Redacts the key from any text leaving this transport. */
   redact(text: string): string {
-    return redactSecret(text, this.settings.apiKey);
+    return redactSecret(text, this.#settings.apiKey);
   }
 
   private log(entry: RemoteJudgeLogEntry): void {
-    const logger = this.settings.logger;
+    const logger = this.#settings.logger;
     if (!logger) return;
     try {
       logger({ ...entry, message: this.redact(entry.message) });
@@ -152,7 +156,7 @@ export class ChatTransport {
   ): Promise<ChatOutcome> {
     try {
       // A thunk is built inside the slot, so media are encoded only as fast as requests are sent.
-      return await this.limiter.run(() => this.completeWithRetries(typeof messages === 'function' ? messages() : messages, key, signal), signal);
+      return await this.#limiter.run(() => this.completeWithRetries(typeof messages === 'function' ? messages() : messages, key, signal), signal);
     } catch (error) {
       if (signal?.aborted) return { ok: false, error: this.failure('aborted', 'aborted by the caller before it was sent'), attempts: 0 };
       return { ok: false, error: this.failure('model_error', `internal error: ${String(error)}`), attempts: 0 };
@@ -161,7 +165,7 @@ export class ChatTransport {
 
   private async completeWithRetries(messages: readonly ChatMessage[], key: string, signal?: AbortSignal): Promise<ChatOutcome> {
     let last: Extract<AttemptResult, { kind: 'failure' }> | undefined;
-    for (let attempt = 0; attempt <= this.settings.maxRetries; attempt++) {
+    for (let attempt = 0; attempt <= this.#settings.maxRetries; attempt++) {
       if (signal?.aborted) return { ok: false, error: this.failure('aborted', 'aborted by the caller'), attempts: attempt };
       const permit = this.circuit.tryAcquire();
       if (!permit) {
@@ -178,20 +182,20 @@ export class ChatTransport {
       }
       last = result;
       const status = result.status !== undefined ? { status: result.status } : {};
-      if (!result.retryable || attempt === this.settings.maxRetries) {
+      if (!result.retryable || attempt === this.#settings.maxRetries) {
         this.log({ level: 'error', event: 'request.failed', message: `request ${key} failed: ${result.error.message}`, requestId: key, attempt, ...status });
         return { ok: false, error: result.error, attempts: attempt + 1 };
       }
       let delayMs = backoffDelayMs(
-        { baseDelayMs: this.settings.retryBaseDelayMs, maxDelayMs: this.settings.retryMaxDelayMs, seed: this.settings.seed },
+        { baseDelayMs: this.#settings.retryBaseDelayMs, maxDelayMs: this.#settings.retryMaxDelayMs, seed: this.#settings.seed },
         key,
         attempt,
       );
       if (result.retryAfterMs !== undefined) {
-        if (result.retryAfterMs > this.settings.maxRetryAfterMs) {
+        if (result.retryAfterMs > this.#settings.maxRetryAfterMs) {
           const error = this.failure(
             result.error.code,
-            `${result.error.message}; the server asks to wait ${Math.round(result.retryAfterMs)} ms, more than maxRetryAfterMs (${this.settings.maxRetryAfterMs} ms)`,
+            `${result.error.message}; the server asks to wait ${Math.round(result.retryAfterMs)} ms, more than maxRetryAfterMs (${this.#settings.maxRetryAfterMs} ms)`,
           );
           this.log({ level: 'error', event: 'request.failed', message: `request ${key} failed: ${error.message}`, requestId: key, attempt, ...status });
           return { ok: false, error, attempts: attempt + 1 };
@@ -210,7 +214,7 @@ export class ChatTransport {
       if (!(await sleep(delayMs, signal))) return { ok: false, error: this.failure('aborted', 'aborted by the caller while waiting to retry'), attempts: attempt + 1 };
     }
     // Unreachable: the loop returns on its last attempt.
-    return { ok: false, error: last ? last.error : this.failure('model_error', 'no attempt was made'), attempts: this.settings.maxRetries + 1 };
+    return { ok: false, error: last ? last.error : this.failure('model_error', 'no attempt was made'), attempts: this.#settings.maxRetries + 1 };
   }
 
   private async attempt(messages: readonly ChatMessage[], permit: CircuitPermit, signal?: AbortSignal): Promise<AttemptResult> {
@@ -222,17 +226,17 @@ export class ChatTransport {
       timer = setTimeout(() => {
         controller.abort(new Error('timeout'));
         resolve('timeout');
-      }, this.settings.timeoutMs);
+      }, this.#settings.timeoutMs);
     });
     const body = {
-      model: this.settings.model,
+      model: this.#settings.model,
       messages: messages as ChatMessage[],
       temperature: 0,
-      [this.settings.maxTokensField]: this.settings.maxTokens,
+      [this.#settings.maxTokensField]: this.#settings.maxTokens,
     } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
     // The client's promise settles into a value here, so a late rejection after the race never goes unhandled.
-    const call = this.client.chat.completions
-      .create(body, { signal: controller.signal, timeout: this.settings.timeoutMs, maxRetries: 0 })
+    const call = this.#client.chat.completions
+      .create(body, { signal: controller.signal, timeout: this.#settings.timeoutMs, maxRetries: 0 })
       .then(
         (value) => ({ value }) as const,
         (error: unknown) => ({ error }) as const,
@@ -241,7 +245,7 @@ export class ChatTransport {
     try {
       const settled = await Promise.race([call, timedOut]);
       if (settled === 'timeout') {
-        result = { kind: 'failure', error: this.failure('timeout', `no complete answer within ${this.settings.timeoutMs} ms`), retryable: true, breaker: 'failure' };
+        result = { kind: 'failure', error: this.failure('timeout', `no complete answer within ${this.#settings.timeoutMs} ms`), retryable: true, breaker: 'failure' };
       } else if ('error' in settled) {
         result = this.classify(settled.error, signal);
       } else {
@@ -283,11 +287,11 @@ export class ChatTransport {
   private classify(error: unknown, signal?: AbortSignal): AttemptResult {
     if (signal?.aborted) return { kind: 'failure', error: this.failure('aborted', 'aborted by the caller'), retryable: false, breaker: 'release' };
     if (error instanceof APIConnectionTimeoutError) {
-      return { kind: 'failure', error: this.failure('timeout', `no answer within ${this.settings.timeoutMs} ms`), retryable: true, breaker: 'failure' };
+      return { kind: 'failure', error: this.failure('timeout', `no answer within ${this.#settings.timeoutMs} ms`), retryable: true, breaker: 'failure' };
     }
     if (error instanceof APIUserAbortError) {
       // Only our timer aborts besides the caller (checked above).
-      return { kind: 'failure', error: this.failure('timeout', `no answer within ${this.settings.timeoutMs} ms`), retryable: true, breaker: 'failure' };
+      return { kind: 'failure', error: this.failure('timeout', `no answer within ${this.#settings.timeoutMs} ms`), retryable: true, breaker: 'failure' };
     }
     if (error instanceof APIConnectionError) {
       const cause = error.cause instanceof Error ? `: ${describeCause(error.cause)}` : '';

@@ -1,4 +1,5 @@
 import { PNG } from 'pngjs';
+import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   evenlySpacedFrameIndices,
@@ -75,7 +76,7 @@ function judgeFor(server: FaultServer, overrides: Partial<RemoteJudgeOptions> = 
     apiKeyEnvironmentVariable: 'FLEX_TEST_KEY',
     environment: { FLEX_TEST_KEY: secret },
     concurrency: 4,
-    timeoutMs: 250,
+    timeoutMs: 2000, // generous: only the tests about timeouts use short ones (2 shared cores can be busy)
     maxRetries: 3,
     retryBaseDelayMs: 5,
     retryMaxDelayMs: 40,
@@ -196,7 +197,7 @@ describe('RemoteJudge against a misbehaving server', () => {
       { kind: 'status', status: 500 },
       { kind: 'reset' },
       { kind: 'malformed' },
-      { kind: 'slow', ms: 5000 },
+      { kind: 'slow', ms: 30_000 },
       { kind: 'status', status: 429, headers: { 'retry-after': '0.03' } },
       { kind: 'reset-mid-body' },
     ];
@@ -207,7 +208,7 @@ describe('RemoteJudge against a misbehaving server', () => {
     });
     const logs: RemoteJudgeLogEntry[] = [];
     const requests = Array.from({ length: 16 }, (_, i) => pair(`r${i}`, `prompt ${i} ${i % 2 ? 'odd' : 'even'}`));
-    const results = await judgeFor(server, { concurrency: 4, timeoutMs: 150, maxRetries: 6, circuitFailureThreshold: 50 }, logs).judge(requests);
+    const results = await judgeFor(server, { concurrency: 4, timeoutMs: 1000, maxRetries: 6, circuitFailureThreshold: 50 }, logs).judge(requests);
     expect(results).toHaveLength(16);
     results.forEach((result, i) => {
       expect(result).toMatchObject({ ok: true, assessment: { prompt: `prompt ${i} ${i % 2 ? 'odd' : 'even'}`, winner: i % 2 ? 'Image 2' : 'Image 1' } });
@@ -256,8 +257,15 @@ describe('RemoteJudge against a misbehaving server', () => {
     const controller = new AbortController();
     const judge = judgeFor(server, { concurrency: 1, timeoutMs: 10_000 });
     const pending = judge.judge([pair('a0'), pair('a1'), pair('a2')], { signal: controller.signal });
-    setTimeout(() => controller.abort(), 80);
+    // Abort once the second request is in flight at the server (the first has then been answered).
+    const poll = setInterval(() => {
+      if (server.requests.length >= 2) {
+        clearInterval(poll);
+        controller.abort();
+      }
+    }, 2);
     const results = await pending;
+    clearInterval(poll);
     expect(results.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'aborted', 'aborted']);
   });
 });
@@ -277,6 +285,9 @@ describe('RemoteJudge and the API key', () => {
     for (const s of strings) expect(s).not.toContain(secret);
     expect(strings.some((s) => s.includes('[redacted]'))).toBe(true);
     expect(JSON.stringify(judge.options)).not.toContain(secret);
+    // Logging the judge object itself (a common debugging reflex) shows no key either.
+    expect(inspect(judge, { depth: null, showHidden: true })).not.toContain(secret);
+    expect(JSON.stringify(judge)).not.toContain(secret);
   });
 
   it('sends the placeholder when the variable is unset, and throws naming the variable when a key is required', async () => {

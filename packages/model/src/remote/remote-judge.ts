@@ -38,7 +38,8 @@ export class RemoteJudge implements Judge, Teacher, PointwiseJudge {
   readonly name: string;
   /** The resolved options (without the logger and the environment; the key is never stored here). */
   readonly options: Readonly<Omit<ResolvedRemoteJudgeOptions, 'logger' | 'environment'>>;
-  private readonly transport: ChatTransport;
+  // ES private: the transport holds the key, and must not show in console.log / util.inspect / JSON.
+  readonly #transport: ChatTransport;
   private readonly protocol: ProtocolSettings;
   // Pairs in a GRPO group share candidates: each image is encoded once.
   private readonly dataUrls = new WeakMap<RgbImage, string>();
@@ -65,7 +66,7 @@ export class RemoteJudge implements Judge, Teacher, PointwiseJudge {
       probability: rest.probability,
     };
     this.name = resolved.name ?? `remote:${resolved.model}`;
-    this.transport = new ChatTransport({
+    this.#transport = new ChatTransport({
       ...rest,
       apiKey: key !== undefined && key !== '' ? key : placeholderApiKey,
       logger,
@@ -74,7 +75,7 @@ export class RemoteJudge implements Judge, Teacher, PointwiseJudge {
 
   /** The circuit breaker's state: `closed` (normal), `open` (refusing), `half-open` (next attempt probes). */
   get circuitState(): CircuitState {
-    return this.transport.circuit.state;
+    return this.#transport.circuit.state;
   }
 
   /** Judges each pair; one result per request, in order. Never rejects. */
@@ -108,7 +109,7 @@ export class RemoteJudge implements Judge, Teacher, PointwiseJudge {
       const problem = describeRequestProblem(request, ['a', 'b']);
       if (problem) return failure('invalid_request', problem);
       const key = requestKey(request, index);
-      const outcome = await this.transport.complete(
+      const outcome = await this.#transport.complete(
         (): ChatMessage[] => pairwiseMessages(request, { a: this.frameUrls(request.a), b: this.frameUrls(request.b) }, this.protocol),
         key,
         signal,
@@ -116,7 +117,7 @@ export class RemoteJudge implements Judge, Teacher, PointwiseJudge {
       if (!outcome.ok) return { ok: false, error: outcome.error };
       return this.redactResult(readPairwise(outcome.value.text, request, truncationWarning(outcome), this.protocol));
     } catch (error) {
-      return failure('model_error', this.transport.redact(`internal error: ${String(error)}`));
+      return failure('model_error', this.#transport.redact(`internal error: ${String(error)}`));
     }
   }
 
@@ -125,19 +126,19 @@ export class RemoteJudge implements Judge, Teacher, PointwiseJudge {
       const problem = describeRequestProblem(request, ['media']);
       if (problem) return failure('invalid_request', problem);
       const key = requestKey(request, index);
-      const outcome = await this.transport.complete((): ChatMessage[] => pointwiseMessages(request, this.frameUrls(request.media), this.protocol), key, signal);
+      const outcome = await this.#transport.complete((): ChatMessage[] => pointwiseMessages(request, this.frameUrls(request.media), this.protocol), key, signal);
       if (!outcome.ok) return { ok: false, error: outcome.error };
       return this.redactResult(readPointwise(outcome.value.text, request));
     } catch (error) {
-      return failure('model_error', this.transport.redact(`internal error: ${String(error)}`));
+      return failure('model_error', this.#transport.redact(`internal error: ${String(error)}`));
     }
   }
 
   // The model's own text is echoed in results (raw, messages): a server could make it contain the key.
   private redactResult<T extends JudgeResult | PointwiseResult>(result: T): T {
-    if (result.ok) return result.raw === undefined ? result : { ...result, raw: this.transport.redact(result.raw) };
-    const error: { code: JudgeError['code']; message: string; raw?: string } = { code: result.error.code, message: this.transport.redact(result.error.message) };
-    if (result.error.raw !== undefined) error.raw = this.transport.redact(result.error.raw);
+    if (result.ok) return result.raw === undefined ? result : { ...result, raw: this.#transport.redact(result.raw) };
+    const error: { code: JudgeError['code']; message: string; raw?: string } = { code: result.error.code, message: this.#transport.redact(result.error.message) };
+    if (result.error.raw !== undefined) error.raw = this.#transport.redact(result.error.raw);
     return { ok: false, error } as T;
   }
 }
