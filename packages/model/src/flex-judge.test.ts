@@ -3,7 +3,7 @@ import { decodeCompact, encodeCompact } from '@flex/criteria';
 import { tf } from './engine';
 import { initBackend } from './backend';
 import { FlexJudgeModel, type JudgeExample } from './flex-judge';
-import { createOptimizer, trainStep } from './training';
+import { accumulateGradients, computeGradients, createOptimizer, globalNorm, scaleGradients, tokenAccuracy, trainStep } from './training';
 import { randomImage, randomVideo, sampleAssessment, sampleTokenizer, solidImage } from './test-helpers';
 import { splitEvidence, joinEvidence } from './sequence';
 
@@ -48,6 +48,18 @@ describe('FlexJudgeModel', () => {
     for (let i = 1; i < 12; i++) losses.push(trainStep({ parameters: model.parameters, optimizer, maxGradNorm: 1, loss: () => model.loss(batch) }).loss);
     expect(tf.memory().numTensors).toBe(before);
     expect(losses[11]).toBeLessThan((losses[0] as number) * 0.7);
+    // Accumulating two half-batches equals the full batch (mean losses, equal token counts).
+    const halves = [model.prepareBatch([examples()[0]!]), model.prepareBatch([examples()[1]!])];
+    const full = computeGradients(model.parameters, () => model.loss(batch)).grads;
+    let summed: tf.Tensor[] | undefined;
+    for (const half of halves) summed = accumulateGradients(summed, computeGradients(model.parameters, () => model.loss(half)).grads);
+    const averaged = scaleGradients(summed as tf.Tensor[], 0.5);
+    expect(globalNorm(full).sub(globalNorm(averaged)).abs().dataSync()[0]).toBeLessThan(1e-4);
+    tf.dispose([...full, ...averaged]);
+    halves.forEach((h) => h.dispose());
+    const accuracy = tokenAccuracy(model.logits(batch), batch.targets, batch.lossMask);
+    expect(accuracy.dataSync()[0]).toBeGreaterThan(0.3);
+    accuracy.dispose();
     const scored = model.scoreCompletions(examples());
     expect(scored[0]!.tokens).toBe(completionTokens);
     expect(scored[0]!.sum).toBeGreaterThan(s[0] as number);

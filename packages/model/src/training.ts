@@ -40,6 +40,29 @@ export function crossEntropyLoss(logits: tf.Tensor3D, targets: tf.Tensor2D, weig
   });
 }
 
+/** Share of masked positions where the most likely token is the target (`mean_token_accuracy`), a scalar. */
+export function tokenAccuracy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const hits = tf.equal(logits.argMax(-1), targets.toInt()).toFloat().mul(mask);
+    return hits.sum().div(tf.maximum(mask.sum(), 1)) as tf.Scalar;
+  });
+}
+
+/** Adds `more` into `into` (gradient accumulation), disposing both inputs' old tensors; returns the sums. */
+export function accumulateGradients(into: tf.Tensor[] | undefined, more: tf.Tensor[]): tf.Tensor[] {
+  if (!into) return more;
+  const sums = into.map((g, i) => g.add(more[i] as tf.Tensor));
+  tf.dispose([...into, ...more]);
+  return sums;
+}
+
+/** Multiplies gradients by `factor` (e.g. 1 / accumulation steps), disposing the inputs. */
+export function scaleGradients(grads: tf.Tensor[], factor: number): tf.Tensor[] {
+  const scaled = grads.map((g) => g.mul(factor));
+  tf.dispose(grads);
+  return scaled;
+}
+
 /** log σ(z) written as −softplus(−z) (tf.logSigmoid crashed on wasm inside minimize, TFJS.md). */
 export function logSigmoid(z: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.softplus(z.neg()).neg());
