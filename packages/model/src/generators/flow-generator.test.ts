@@ -87,3 +87,22 @@ describe('flow generator checkpoints', () => {
     }
   });
 });
+
+describe('SameConv2d', () => {
+  it('has the gradients of tf.conv2d', async () => {
+    const { SameConv2d } = await import('./same-conv');
+    const { Parameters } = await import('../layers');
+    const params = new Parameters(3);
+    const conv = new SameConv2d(params, 'c', 3, 5);
+    const x = tf.variable(tf.randomNormal([2, 6, 6, 3], 0, 1, 'float32', 4));
+    const w = tf.randomNormal([2, 6, 6, 5], 0, 1, 'float32', 5);
+    const ours = tf.variableGrads(() => conv.apply(x as unknown as tf.Tensor4D).mul(w).sum() as tf.Scalar, [x, conv.filter]);
+    const theirs = tf.variableGrads(() => tf.conv2d(x as unknown as tf.Tensor4D, conv.filter as tf.Tensor4D, 1, 'same').add(conv.bias).mul(w).sum() as tf.Scalar, [x, conv.filter]);
+    expect(ours.value.dataSync()[0]).toBeCloseTo(theirs.value.dataSync()[0]!, 3);
+    for (const v of [x, conv.filter]) {
+      const a = ours.grads[v.name]!.dataSync();
+      const b = theirs.grads[v.name]!.dataSync();
+      a.forEach((value, i) => expect(value).toBeCloseTo(b[i]!, 3));
+    }
+  });
+});

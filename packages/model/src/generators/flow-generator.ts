@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { tf } from '../engine';
 import { ModelError, parseOptions } from '../errors';
-import { Conv2d, gelu, Linear, Parameters, spaceToDepth2 } from '../layers';
+import { gelu, Linear, Parameters, spaceToDepth2 } from '../layers';
+import { SameConv2d } from './same-conv';
 import { createRng } from '../random';
 import { promptFeaturesUnchecked } from './prompt-features';
 
@@ -11,8 +12,8 @@ import { promptFeaturesUnchecked } from './prompt-features';
  * (data), the network predicts v = ε − x₀, and a step is x' = x + v·(σ_next − σ). Pixels in [0, 1] are
  * mapped to [−1, 1] for the model.
  *
- * Architecture (all on the wasm fast path): coordinate channels + 2×2 space-to-depth, a 3×3 conv, a stride-2
- * conv, a bottleneck conv, nearest upsampling + skip, and an output conv whose 12 channels are rearranged
+ * Architecture (all on the wasm fast path): coordinate channels + 2×2 space-to-depth, a 3×3 conv, a second
+ * space-to-depth and 3×3 conv, a bottleneck conv, nearest upsampling + skip, and an output conv whose 12 channels are rearranged
  * back to pixels; every block is modulated (FiLM) by an embedding of σ and the prompt features. Videos run
  * their frames through the same convs with a learned frame embedding in the modulation and, at the
  * bottleneck, a mix of the mean over frames (so frames agree on content while differing in motion).
@@ -79,11 +80,11 @@ export class FlowGenerator {
   readonly #embed1: Linear;
   readonly #embed2: Linear;
   readonly #frameEmbedding?: tf.Variable;
-  readonly #convIn: Conv2d;
-  readonly #convDown: Conv2d;
-  readonly #convMid: Conv2d;
-  readonly #convUp: Conv2d;
-  readonly #convOut: Conv2d;
+  readonly #convIn: SameConv2d;
+  readonly #convDown: SameConv2d;
+  readonly #convMid: SameConv2d;
+  readonly #convUp: SameConv2d;
+  readonly #convOut: SameConv2d;
   readonly #temporal?: Linear;
   readonly #films: Film[];
   readonly #coordinates: tf.Tensor4D;
@@ -96,12 +97,13 @@ export class FlowGenerator {
     this.#embed1 = new Linear(p, 'embed1', 2 * TIME_FREQUENCIES + promptBuckets, e);
     this.#embed2 = new Linear(p, 'embed2', e, e);
     if (config.modality === 'video') this.#frameEmbedding = p.create('frame_embedding', [config.frames, e], { kind: 'normal', std: 0.5 });
-    this.#convIn = new Conv2d(p, 'conv_in', 20, c, 3, 1);
-    this.#convDown = new Conv2d(p, 'conv_down', c, 2 * c, 3, 2);
-    this.#convMid = new Conv2d(p, 'conv_mid', 2 * c, 2 * c, 3, 1);
+    this.#convIn = new SameConv2d(p, 'conv_in', 20, c);
+    // Downsampling is a space-to-depth then a stride-1 conv: every convolution stays stride 1 (fast gradients).
+    this.#convDown = new SameConv2d(p, 'conv_down', 4 * c, 2 * c);
+    this.#convMid = new SameConv2d(p, 'conv_mid', 2 * c, 2 * c);
     if (config.modality === 'video') this.#temporal = new Linear(p, 'temporal', 2 * c, 2 * c, { std: 0.02 });
-    this.#convUp = new Conv2d(p, 'conv_up', 3 * c, c, 3, 1);
-    this.#convOut = new Conv2d(p, 'conv_out', c, 12, 3, 1);
+    this.#convUp = new SameConv2d(p, 'conv_up', 3 * c, c);
+    this.#convOut = new SameConv2d(p, 'conv_out', c, 12);
     this.#films = [
       new Film(p, 'film_in', e, c),
       new Film(p, 'film_down', e, 2 * c),
@@ -169,7 +171,7 @@ export class FlowGenerator {
       const withCoords = tf.concat([images, tf.tile(this.#coordinates, [n, 1, 1, 1])], 3) as tf.Tensor4D;
       const [filmIn, filmDown, filmMid, filmUp] = this.#films as [Film, Film, Film, Film];
       const h1 = gelu(filmIn.apply(this.#convIn.apply(spaceToDepth2(withCoords)), embedding)) as tf.Tensor4D;
-      const h2 = gelu(filmDown.apply(this.#convDown.apply(h1), embedding)) as tf.Tensor4D;
+      const h2 = gelu(filmDown.apply(this.#convDown.apply(spaceToDepth2(h1)), embedding)) as tf.Tensor4D;
       let h3 = gelu(filmMid.apply(this.#convMid.apply(h2), embedding)) as tf.Tensor4D;
       if (this.#temporal) {
         const q = s / 4;
