@@ -28,6 +28,13 @@ describe('matchCategory', () => {
     ['D', null],
     ['', null],
     ['Motion Physics', null],
+    ['Artistic Quality', 'C'],
+    ['Visual Appeal', 'C'],
+    ['Text-Image Alignment', 'A'],
+    ['Prompt Fidelity', 'A'],
+    ['Physical Plausibility', 'B'],
+    ['Composition', 'C'],
+    ['Emotional Impact', null],
   ];
   it.each(image)('image: %s → %s', (spelling, id) => {
     expect(matchCategory(spelling, 'image')).toBe(id);
@@ -42,6 +49,10 @@ describe('matchCategory', () => {
     ['Image Quality & Realism', 'B'],
     ['Motion Physics', null],
     ['Category C', 'C'],
+    ['Temporal Coherence', 'B'],
+    ['Motion Quality', 'B'],
+    ['Storytelling', 'C'],
+    ['Emotional Impact', null],
   ];
   it.each(video)('video: %s → %s', (spelling, id) => {
     expect(matchCategory(spelling, 'video')).toBe(id);

@@ -57,6 +57,9 @@ const vocabulary: Readonly<Record<Modality, Readonly<Record<PredefinedCategoryId
   },
 };
 
+/** Words that hint at a category but say little alone ("Artistic Quality" is aesthetics, not quality). */
+const weakWords = new Set(['quality', 'visual', 'image', 'video', 'content', 'text', 'match']);
+
 const stopWords = new Set(['and', 'the', 'of', 'a', 'an', 'category', 'dimension', 'overall', 'for', 'to', 'in', 'with', 'vs', 'score']);
 
 function stem(word: string): string {
@@ -123,6 +126,7 @@ function matchCategoryName(spelling: string, modality: Modality): PredefinedCate
   const words = normal.split(' ').filter((w) => w !== '' && !stopWords.has(w) && !/^\d+$/.test(w));
   if (words.length === 0) return null;
   let best: PredefinedCategoryId | null = null;
+  let bestScore = 0;
   let bestCovered = 0;
   let bestCanonical = 0;
   let tied = false;
@@ -130,18 +134,24 @@ function matchCategoryName(spelling: string, modality: Modality): PredefinedCate
     const vocab = stemmedVocabulary[modality][id];
     const canonical = new Set(normaliseSpelling(categoryName(modality, id)).split(' ').map(stem));
     let covered = 0;
+    let score = 0;
     let canonicalHits = 0;
     for (const word of words) {
       const s = stem(word);
-      if (vocab.has(s)) covered += 1;
+      if (vocab.has(s)) {
+        covered += 1;
+        score += weakWords.has(word) ? 0.5 : 1;
+      }
       if (canonical.has(s)) canonicalHits += 1;
     }
-    if (covered > bestCovered || (covered === bestCovered && covered > 0 && canonicalHits > bestCanonical)) {
+    if (score === 0) continue;
+    if (score > bestScore || (score === bestScore && canonicalHits > bestCanonical)) {
       best = id;
+      bestScore = score;
       bestCovered = covered;
       bestCanonical = canonicalHits;
       tied = false;
-    } else if (covered === bestCovered && covered > 0 && canonicalHits === bestCanonical) {
+    } else if (score === bestScore && canonicalHits === bestCanonical) {
       tied = true;
     }
   }

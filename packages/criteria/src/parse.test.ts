@@ -175,6 +175,7 @@ describe('parseAssessment errors', () => {
   it('returns typed errors for bad input and options instead of throwing', () => {
     expect(parseAssessment(42 as never, options)).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
     expect(parseAssessment(json, { modality: 'audio' } as never)).toMatchObject({ ok: false, error: { code: 'invalid_options' } });
+    expect(parseAssessment(json, null as never)).toMatchObject({ ok: false, error: { code: 'invalid_options' } });
     expect(parseAssessment(json, { ...options, maxLength: 10 })).toMatchObject({ ok: false, error: { code: 'too_large' } });
   });
 });
@@ -296,5 +297,13 @@ describe('parseAssessment with fence markers inside strings', () => {
       const r = parseAssessment(text, { modality: 'image', prompt: tricky.prompt });
       expect(r).toMatchObject({ ok: true, value: tricky });
     }
+  });
+});
+
+describe('parseAssessment consistency option', () => {
+  it('adds the consistency findings as warnings on request', () => {
+    const contradictory = JSON.stringify({ ...publishedExample, winner: 'Image 2' });
+    expect(codes(parseAssessment(contradictory, options))).toEqual([]);
+    expect(codes(parseAssessment(contradictory, { ...options, consistency: true }))).toEqual(['overall_winner_contradicts_categories', 'overall_winner_contradicts_scores']);
   });
 });

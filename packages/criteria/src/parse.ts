@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type ConsistencyCode, checkConsistency } from './aggregate';
 import { categoryName, matchCategory } from './categories';
 import { type AssessmentMode, type AssessmentOf, type CompactErrorCode, decodeCompact } from './compact';
 import { type JsonRepairKind, readLenientJson } from './lenient-json';
@@ -30,6 +31,8 @@ export const parseAssessmentOptionsSchema = z.object({
   canonicalNames: z.boolean().default(false),
   /** 'auto' (default) detects JSON or the compact form; 'json' or 'compact' forces one. */
   format: z.enum(['auto', 'json', 'compact']).default('auto'),
+  /** Also report {@link checkConsistency} findings (a winner against its own scores, …) as warnings. Default false. */
+  consistency: z.boolean().default(false),
   /** Longest input read, in characters; longer input is a `too_large` error. Default 4,000,000. */
   maxLength: z.number().int().positive().default(4_000_000),
 });
@@ -58,7 +61,8 @@ export type ParseWarningCode =
   | 'prompt_mismatch' // the judge echoed a different prompt than the one given
   | 'evidence_normalized' // evidence given in another shape (an object per image, a single string)
   | 'missing_category' // one of the mandatory categories A, B, C is absent
-  | 'category_renamed'; // a category renamed to its canonical name (option canonicalNames)
+  | 'category_renamed' // a category renamed to its canonical name (option canonicalNames)
+  | ConsistencyCode; // with option consistency: the assessment contradicts itself (see checkConsistency)
 
 /** One repair: a code, a message and, when it concerns one field, its JSON path (`$.categories[0].dims[1].score_2`). */
 export interface ParseWarning {
@@ -199,6 +203,14 @@ export function parseAssessment<M extends AssessmentMode = 'pairwise'>(text: str
 }
 
 function parseInner(text: unknown, rawOptions: unknown, warnings: ParseWarning[]): ParseAssessmentResult<unknown> {
+  const result = parseFound(text, rawOptions, warnings);
+  if (result.ok && typeof rawOptions === 'object' && rawOptions !== null && (rawOptions as { consistency?: unknown }).consistency === true) {
+    warnings.push(...checkConsistency(result.value as Parameters<typeof checkConsistency>[0]));
+  }
+  return result;
+}
+
+function parseFound(text: unknown, rawOptions: unknown, warnings: ParseWarning[]): ParseAssessmentResult<unknown> {
   const parsedOptions = parseAssessmentOptionsSchema.safeParse(rawOptions);
   if (!parsedOptions.success) {
     return { ok: false, error: { code: 'invalid_options', message: `invalid options: ${parsedOptions.error.issues[0]?.message ?? 'unknown'}` }, warnings };
