@@ -7,8 +7,8 @@ import { oracleCeilingJudge, teacherAsJudge } from './synth-dataset';
 /**
  * The rows every comparison shows, in the order the method claims (scalar < fixed rubric < Flex SFT < Flex
  * SFT+DPO), with the teacher and the oracle's ceiling as references. The model-based baselines load from
- * checkpoint folders through a loader the caller provides (the CLI passes @flex/model's); the teacher and
- * the oracle are built here from @flex/synth.
+ * checkpoint folders (by default with @flex/model, or through a loader the caller provides); the teacher
+ * and the oracle are built here from @flex/synth.
  */
 
 /** Ids of the baselines. */
@@ -91,13 +91,46 @@ export function baselineDefinition(id: string): BaselineDefinition {
  */
 export type CheckpointJudgeLoader = (options: { readonly dir: string; readonly kind: BaselineId }) => Promise<Judge>;
 
+/** The @flex/model checkpoint kind each checkpoint baseline needs. */
+export const checkpointKindOf: Readonly<Partial<Record<BaselineId, 'bradley-terry' | 'flex-judge'>>> = {
+  'scalar-bt': 'bradley-terry',
+  'fixed-rubric': 'flex-judge',
+  'flex-sft': 'flex-judge',
+  'flex-sft-dpo': 'flex-judge',
+};
+
+/**
+ * The default {@link CheckpointJudgeLoader}: loads the checkpoint with @flex/model (imported on first use,
+ * so @flex/eval's other functions never load TensorFlow.js), after starting its backend (`initBackend`, a
+ * no-op when already started). A scalar baseline needs a `bradley-terry` checkpoint, the others a
+ * `flex-judge` one; a missing, corrupt or wrong-kind checkpoint is an `EvalError('checkpoint_error')` whose
+ * cause is @flex/model's error.
+ */
+export const modelCheckpointJudgeLoader: CheckpointJudgeLoader = async ({ dir, kind }) => {
+  const expected = checkpointKindOf[kind];
+  if (expected === undefined) throw new EvalError('invalid_options', `baseline ${kind} does not load from a checkpoint`);
+  let model: typeof import('@flex/model');
+  try {
+    model = await import('@flex/model');
+  } catch (cause) {
+    throw new EvalError('not_available', `baseline ${kind} needs @flex/model, which could not be loaded: ${(cause as Error).message}`, { cause });
+  }
+  await model.initBackend();
+  try {
+    const loaded = await model.loadCheckpoint({ directory: dir, kind: expected });
+    return loaded.model;
+  } catch (cause) {
+    throw new EvalError('checkpoint_error', `baseline ${kind}: ${(cause as Error).message}`, { cause });
+  }
+};
+
 /** The options of {@link loadBaselineJudge}. */
 export const loadBaselineOptionsSchema = z.object({
   /** Which baseline. */
   id: z.enum(baselineIds),
   /** The checkpoint folder, for `scalar-bt`, `fixed-rubric`, `flex-sft`, `flex-sft-dpo`. */
   checkpoint: z.string().min(1).optional(),
-  /** Loads a judge from a checkpoint folder (required for checkpoint baselines). */
+  /** Loads a judge from a checkpoint folder. Default {@link modelCheckpointJudgeLoader} (@flex/model). */
   loadCheckpointJudge: z.custom<CheckpointJudgeLoader>((v) => typeof v === 'function').optional(),
   /** Options of the simulated teacher (the `teacher` baseline); use the ones distillation used. Default synth's. */
   teacher: z.custom<TeacherOptions>((v) => typeof v === 'object' && v !== null).optional(),
@@ -108,9 +141,9 @@ export type LoadBaselineOptions = z.input<typeof loadBaselineOptionsSchema>;
 
 /**
  * A judge for one baseline. `teacher` and `oracle` need nothing else (they read the pair records that
- * {@link readDatasetPairs} passes along); the checkpoint baselines need `checkpoint` and a
- * `loadCheckpointJudge`, otherwise `EvalError('not_available')` says what is missing. The judge is named
- * with the baseline's label.
+ * {@link readDatasetPairs} passes along); the checkpoint baselines need `checkpoint`, loaded by
+ * `loadCheckpointJudge` (default: @flex/model's checkpoints). The judge is named with the baseline's label;
+ * calls pass straight through to the loaded model.
  */
 export async function loadBaselineJudge(options: LoadBaselineOptions): Promise<Judge> {
   const o = parseOptions(loadBaselineOptionsSchema, options, 'loadBaselineJudge');
@@ -120,13 +153,8 @@ export async function loadBaselineJudge(options: LoadBaselineOptions): Promise<J
   if (o.checkpoint === undefined) {
     throw new EvalError('invalid_options', `baseline ${o.id} needs a checkpoint folder (checkpoint)`);
   }
-  if (o.loadCheckpointJudge === undefined) {
-    throw new EvalError(
-      'not_available',
-      `baseline ${o.id} loads from a checkpoint: pass loadCheckpointJudge (a function from { dir, kind } to a Judge, e.g. built on @flex/model)`,
-    );
-  }
-  const judge = await o.loadCheckpointJudge({ dir: o.checkpoint, kind: o.id });
+  const load = o.loadCheckpointJudge ?? modelCheckpointJudgeLoader;
+  const judge = await load({ dir: o.checkpoint, kind: o.id });
   if (typeof judge?.judge !== 'function') {
     throw new EvalError('judge_contract', `loadCheckpointJudge returned no Judge for ${o.checkpoint}`);
   }

@@ -8,6 +8,7 @@ export type EvalErrorCode =
   | 'invalid_dataset' // a dataset folder is missing or malformed
   | 'invalid_results' // a results.json is missing or malformed
   | 'io_error' // a file could not be written or read
+  | 'checkpoint_error' // a checkpoint is missing, corrupt, or of the wrong kind for the baseline asked
   | 'not_available'; // a baseline or loader needs a package API that is not there
 
 const marker = Symbol.for('@flex/eval/EvalError');
