@@ -24,7 +24,10 @@ export type ChatMessage = OpenAI.Chat.Completions.ChatCompletionMessageParam;
 export interface ChatTransportSettings {
   readonly baseUrl: string;
   readonly model: string;
+  /** The key sent as the bearer token. */
   readonly apiKey: string;
+  /** Whether `apiKey` is a secret to redact (false for the public placeholder). Default true. */
+  readonly redactApiKey?: boolean;
   readonly concurrency: number;
   readonly timeoutMs: number;
   readonly maxRetries: number;
@@ -125,7 +128,7 @@ export class ChatTransport {
 
   /** Redacts the key from any text leaving this transport. */
   redact(text: string): string {
-    return redactSecret(text, this.#settings.apiKey);
+    return redactSecret(text, this.#settings.redactApiKey === false ? undefined : this.#settings.apiKey);
   }
 
   private log(entry: RemoteJudgeLogEntry): void {

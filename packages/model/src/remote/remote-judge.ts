@@ -69,6 +69,8 @@ export class RemoteJudge implements Judge, Teacher, PointwiseJudge {
     this.#transport = new ChatTransport({
       ...rest,
       apiKey: key !== undefined && key !== '' ? key : placeholderApiKey,
+      // The placeholder is public; redacting it would only garble messages that happen to contain it.
+      redactApiKey: key !== undefined && key !== '',
       logger,
     });
   }
