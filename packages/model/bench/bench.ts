@@ -5,8 +5,10 @@
  * (assessments per second for 32 image pairs, small preset, constrained greedy decoding), parse_rate, and
  * peak memory.
  */
-import { Backbone, createOptimizer, crossEntropyLoss, initBackend, presetConfig, runMain, tf, trainStep, modelConfigSchema } from '../src/index';
+import { Worker } from 'node:worker_threads';
+import { applyGradients, createOptimizer, initBackend, runMain, tf, trainStep } from '../src/index';
 import { judgeBench } from './judge-bench';
+import { buildReference, referenceBatch } from './reference-model';
 
 let peakRss = 0;
 const sample = () => {
@@ -37,42 +39,84 @@ function matmulGflops(): number {
 }
 
 function referenceStep(): { tokensPerSecond: number; stepSeconds: number; parameters: number; peakWasmBytes: number } {
-  const config = modelConfigSchema.parse({ kind: 'flex-judge', vocabSize: 512, dModel: 128, layers: 4, heads: 4, mlpRatio: 4, maxTextLength: 128, seed: 1 });
-  const model = new Backbone(config);
-  const head = new (class {
-    weight = model.params.create('bench.head', [128, 512], { kind: 'normal', std: 0.05 });
-  })();
+  const model = buildReference();
   const optimizer = createOptimizer({ learningRate: 1e-3 });
   const [batch, length] = [16, 128];
-  const ids = new Int32Array(batch * length);
-  for (let i = 0; i < ids.length; i++) ids[i] = (i * 7919 + (i >> 7) * 31) % 512;
+  const { ids, targets: next } = referenceBatch(batch, length);
   const input = tf.tensor2d(ids, [batch, length], 'int32');
-  const targets = tf.tensor2d(ids.map((v) => (v * 3 + 1) % 512), [batch, length], 'int32');
-  const weights = tf.ones([batch, length]) as tf.Tensor2D;
+  const targets = tf.tensor2d(next, [batch, length], 'int32');
   const times: number[] = [];
   let peakWasmBytes = 0;
   for (let i = 0; i < 7; i++) {
     const t0 = performance.now();
-    trainStep({
-      parameters: model.params,
-      optimizer,
-      maxGradNorm: 1,
-      loss: () => {
-        const { hidden } = model.forward({ text: model.embedText(input) });
-        const logits = tf.matMul(hidden.reshape([batch * length, 128]) as tf.Tensor2D, head.weight as tf.Tensor2D).reshape([batch, length, 512]) as tf.Tensor3D;
-        return crossEntropyLoss(logits, targets, weights);
-      },
-    });
+    trainStep({ parameters: model.parameters, optimizer, maxGradNorm: 1, loss: () => model.loss(input, targets) });
     times.push(performance.now() - t0);
     peakWasmBytes = Math.max(peakWasmBytes, tf.memory().numBytes);
     sample();
   }
-  const parameters = model.params.count();
-  tf.dispose([input, targets, weights]);
+  const parameters = model.parameters.count();
+  tf.dispose([input, targets]);
   optimizer.dispose();
   model.dispose();
   const stepSeconds = median(times.slice(2)) / 1000;
   return { tokensPerSecond: (batch * length) / stepSeconds, stepSeconds, parameters, peakWasmBytes };
+}
+
+/**
+ * Data-parallel reference step on 2 worker threads (one wasm engine each): each computes the gradients of
+ * half the batch, the main thread averages them, applies Adam and sends the new weights back.
+ */
+async function dataParallelStep(workers = 2): Promise<{ tokensPerSecond: number; stepSeconds: number }> {
+  const model = buildReference();
+  const optimizer = createOptimizer({ learningRate: 1e-3 });
+  const [batch, length] = [16, 128];
+  const share = batch / workers;
+  const pool = Array.from({ length: workers }, () => new Worker(new URL('./dp-worker.mjs', import.meta.url)));
+  type Reply = { type: string; loss?: number; values?: Float32Array[] };
+  const waiting = new Map<Worker, { resolve: (r: Reply) => void; reject: (e: unknown) => void }>();
+  for (const w of pool) {
+    w.on('message', (r: Reply) => waiting.get(w)?.resolve(r));
+    w.on('error', (e) => waiting.get(w)?.reject(e));
+  }
+  const next = (w: Worker) => new Promise<Reply>((resolve, reject) => waiting.set(w, { resolve, reject }));
+  await Promise.all(pool.map(next));
+  const sendWeights = async () => {
+    const values = model.parameters.variables().map((v) => v.dataSync() as Float32Array);
+    await Promise.all(pool.map((w) => { const ready = next(w); w.postMessage({ type: 'weights', values }); return ready; }));
+  };
+  await sendWeights();
+  const times: number[] = [];
+  try {
+    for (let step = 0; step < 7; step++) {
+      const t0 = performance.now();
+      const replies = await Promise.all(
+        pool.map((w, k) => {
+          const { ids, targets } = referenceBatch(share, length, k * share * length);
+          const reply = next(w);
+          w.postMessage({ type: 'step', ids, targets, batch: share, length });
+          return reply;
+        }),
+      );
+      const grads = model.parameters.variables().map((v, i) => {
+        const sum = new Float32Array(v.size);
+        for (const r of replies) {
+          const g = r.values?.[i] as Float32Array;
+          for (let j = 0; j < sum.length; j++) sum[j] = (sum[j] as number) + (g[j] as number) / workers;
+        }
+        return tf.tensor(sum, v.shape);
+      });
+      applyGradients(model.parameters, optimizer, grads, { maxGradNorm: 1 });
+      await sendWeights();
+      times.push(performance.now() - t0);
+      sample();
+    }
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+    optimizer.dispose();
+    model.dispose();
+  }
+  const stepSeconds = median(times.slice(2)) / 1000;
+  return { tokensPerSecond: (batch * length) / stepSeconds, stepSeconds };
 }
 
 await runMain(async () => {
@@ -87,6 +131,8 @@ await runMain(async () => {
     `reference step (16x128 tokens, d128, 4 layers, 4 heads, vocab 512, ${(ref.parameters / 1e6).toFixed(2)} M params): ` +
       `${ref.stepSeconds.toFixed(3)} s/step, ${Math.round(ref.tokensPerSecond)} tokens/s, ~${modelGflops.toFixed(1)} GFLOP/s = ${((100 * modelGflops) / gflops).toFixed(0)}% of matMul`,
   );
+  const parallel = await dataParallelStep();
+  console.log(`data-parallel reference step on 2 worker threads: ${parallel.stepSeconds.toFixed(3)} s/step, ${Math.round(parallel.tokensPerSecond)} tokens/s (${(parallel.tokensPerSecond / ref.tokensPerSecond).toFixed(2)}x one thread)`);
   const referencePeakRss = peakRss;
   const judge = await judgeBench({ sample });
   clearInterval(sampler);
@@ -95,6 +141,7 @@ await runMain(async () => {
     JSON.stringify({
       backend: backend.backend,
       tokens_per_s: Math.round(ref.tokensPerSecond),
+      tokens_per_s_2_workers: Math.round(parallel.tokensPerSecond),
       matmul_gflops: Number(gflops.toFixed(2)),
       model_gflops: Number(modelGflops.toFixed(2)),
       model_to_matmul: Number((modelGflops / gflops).toFixed(3)),

@@ -1,26 +1,27 @@
-// Bundles a TypeScript bench script (resolving sibling packages to their source) and runs it.
+// Bundles the TypeScript bench scripts (resolving sibling packages to their source) and runs one.
 // Node 20 cannot run TypeScript itself; esbuild comes with tsup.
 import { build } from 'esbuild';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const entry = resolve(process.argv[2] ?? 'bench/bench.ts');
 // Inside the package so that the external packages resolve from node_modules (git ignores node_modules).
 const outdir = resolve('node_modules/.cache/flex-model-bench');
 mkdirSync(outdir, { recursive: true });
-const outfile = join(outdir, 'bench.mjs');
 await build({
-  entryPoints: [entry],
+  // The data-parallel worker is bundled beside the entry so that `new URL('./dp-worker.mjs', import.meta.url)` finds it.
+  entryPoints: [...new Set([entry, resolve('bench/dp-worker.ts')])],
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  outfile,
+  outdir,
+  outExtension: { '.js': '.mjs' },
   conditions: ['@flex/source'],
   external: ['@tensorflow/*', 'zod', 'esbuild'],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
   absWorkingDir: process.cwd(),
 });
-await import(pathToFileURL(outfile).href);
+await import(pathToFileURL(join(outdir, basename(entry).replace(/\.ts$/, '.mjs'))).href);

@@ -48,7 +48,9 @@ describe('checkpoints', () => {
     const firstOptimizer = createOptimizer({ learningRate: 5e-3 });
     run(first, firstOptimizer, steps / 2);
     const directory = join(root, 'resume');
+    const tensorsBeforeSave = tf.memory().numTensors;
     await saveCheckpoint({ directory, model: first, optimizer: firstOptimizer, trainerState: { step: steps / 2 } });
+    expect(tf.memory().numTensors).toBe(tensorsBeforeSave);
     first.dispose();
     firstOptimizer.dispose();
     const loaded = await loadCheckpoint({ directory, kind: 'flex-judge' });

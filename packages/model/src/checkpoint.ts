@@ -119,6 +119,8 @@ export async function saveCheckpoint(options: SaveCheckpointOptions): Promise<Ch
     if (optimizer) {
       const state = await optimizer.getWeights();
       const encoded = await tf.io.encodeWeights(state.map((s, i) => ({ name: `${i}:${s.name}`, tensor: s.tensor })));
+      // getWeights makes a fresh scalar for the iteration count; the slots are the optimizer's own variables.
+      if (state[0]?.name === 'iter') state[0].tensor.dispose();
       const bytes = new Uint8Array(encoded.data);
       await writeFile(join(temporary, 'optimizer.bin'), bytes);
       const adam = optimizer as unknown as { learningRate: number; beta1: number; beta2: number; epsilon: number };
