@@ -49,6 +49,12 @@ export async function runCli(
       io.stderr(`flex: ${error.message}\n`);
       return error.exitCode;
     }
+    // Typed errors of the Flex packages (SynthError, CheckpointError, …) carry a stable code: expected failures.
+    const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+    if (typeof code === 'string') {
+      io.stderr(`flex: ${error instanceof Error ? error.message : String(error)} [${code}]\n`);
+      return 1;
+    }
     io.stderr(`flex: unexpected error: ${describeError(error)}\n`);
     if (process.env['FLEX_DEBUG'] && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
     return 1;
