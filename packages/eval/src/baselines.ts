@@ -160,3 +160,63 @@ export async function loadBaselineJudge(options: LoadBaselineOptions): Promise<J
   }
   return { name: definition.label, judge: (requests, callOptions) => judge.judge(requests, callOptions) };
 }
+
+/** The rows whose accuracy the method claims to be increasing, in that order. */
+export const claimedOrdering: readonly BaselineId[] = ['scalar-bt', 'fixed-rubric', 'flex-sft', 'flex-sft-dpo'];
+
+/** Whether one benchmark's runs show the claimed ordering on accuracy without ties. */
+export interface OrderingCheck {
+  /** The benchmark. */
+  readonly benchmark: string;
+  /** The claimed rows present in the runs (matched by judge name = baseline label), in claimed order. */
+  readonly rows: readonly { readonly id: BaselineId; readonly label: string; readonly accuracy: number | null }[];
+  /** True when every present row beats the one before it; `null` with fewer than two rows. */
+  readonly holds: boolean | null;
+  /** Each step where the order breaks, in words ("Flex SFT 61.0 ≤ fixed-rubric judge 63.2, intervals overlap"). */
+  readonly violations: readonly string[];
+}
+
+interface OrderingRun {
+  readonly benchmark: string;
+  readonly judge: string;
+  readonly metrics: { readonly accuracyDiff: { readonly value: number | null; readonly lower: number | null; readonly upper: number | null } };
+}
+
+/**
+ * Checks, per benchmark, whether accuracy (diff) increases along scalar < fixed rubric < Flex SFT < Flex
+ * SFT+DPO for the rows present (runs are matched to baselines by their judge name, as
+ * {@link loadBaselineJudge} names them). It reports what the runs show; it does not test significance, but
+ * says when two neighbours' intervals overlap.
+ */
+export function checkClaimedOrdering(runs: readonly OrderingRun[]): OrderingCheck[] {
+  const benchmarks = [...new Set(runs.map((r) => r.benchmark))];
+  return benchmarks.map((benchmark) => {
+    const present = claimedOrdering.flatMap((id) => {
+      const label = baselineDefinition(id).label;
+      const run = runs.find((r) => r.benchmark === benchmark && r.judge === label);
+      return run ? [{ id, label, accuracy: run.metrics.accuracyDiff.value, estimate: run.metrics.accuracyDiff }] : [];
+    });
+    const violations: string[] = [];
+    for (let i = 1; i < present.length; i++) {
+      const before = present[i - 1] as (typeof present)[number];
+      const after = present[i] as (typeof present)[number];
+      if (before.accuracy === null || after.accuracy === null) {
+        violations.push(`${after.label} or ${before.label} has no accuracy`);
+        continue;
+      }
+      if (after.accuracy <= before.accuracy) {
+        const overlap =
+          before.estimate.lower !== null && after.estimate.upper !== null && after.estimate.upper >= before.estimate.lower
+            ? ', intervals overlap'
+            : '';
+        violations.push(`${after.label} ${(after.accuracy * 100).toFixed(1)} ≤ ${before.label} ${(before.accuracy * 100).toFixed(1)}${overlap}`);
+      }
+    }
+    return {
+      benchmark,
+      rows: present.map(({ id, label, accuracy }) => ({ id, label, accuracy })),
+      holds: present.length < 2 ? null : violations.length === 0,
+      violations,
+    };
+  });
+}

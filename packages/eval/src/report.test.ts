@@ -123,6 +123,16 @@ describe('writeReport', () => {
     expect(dataUrls(html).length).toBe(3 + 2);
   });
 
+  it('states whether the claimed ordering holds and names the baseline families', async () => {
+    const named = [{ ...runs[1]!, judge: 'scalar Bradley–Terry' }, { ...runs[0]!, judge: 'Flex SFT' }];
+    const written = await writeReport({ runDir: join(dir, 'ordering'), results: named, samplesPerRun: 0 });
+    const html = await readFile(written.reportPath, 'utf8');
+    expect(html).toContain('Claimed ordering (accuracy diff) holds: scalar Bradley–Terry');
+    expect(html).toContain('<div class="note">HPS / PickScore / ImageReward</div>');
+    const reversed = await writeReport({ runDir: join(dir, 'ordering2'), results: [named[1]!, { ...named[0]!, judge: 'Flex SFT+DPO' }], samplesPerRun: 0 });
+    expect(await readFile(reversed.reportPath, 'utf8')).toContain('does not hold');
+  });
+
   it('escapes HTML', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
   });

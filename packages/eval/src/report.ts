@@ -4,6 +4,7 @@ import { PNG } from 'pngjs';
 import { z } from 'zod';
 import { isVideo, slotOfWinner, type Media, type PairwiseAssessment, type RgbImage } from '@flex/criteria';
 import type { BenchmarkRecord, BenchmarkSample, PreferenceBenchmarkResult } from './benchmark';
+import { baselineDefinitions, checkClaimedOrdering } from './baselines';
 import { barChart, lineChart } from './charts';
 import { EvalError, parseOptions } from './errors';
 import type { Estimate } from './metrics';
@@ -151,12 +152,22 @@ function categoryLabel(id: string): string {
   return names[id] ?? `${id} own`;
 }
 
+function orderingHtml(runs: readonly BenchmarkRun[]): string {
+  const check = checkClaimedOrdering(runs)[0];
+  if (!check || check.holds === null) return '';
+  const order = check.rows.map((r) => `${escapeHtml(r.label)} ${percent(r.accuracy)}`).join(' → ');
+  return check.holds
+    ? `<p class="ordering">Claimed ordering (accuracy diff) holds: ${order}.</p>`
+    : `<p class="ordering">Claimed ordering (accuracy diff) does not hold: ${order}. ${check.violations.map(escapeHtml).join('; ')}.</p>`;
+}
+
 function resultsTable(runs: readonly BenchmarkRun[]): string {
   const rows = runs.map((run) => {
     const m = run.metrics;
     const tieCalibrated =
       m.tieCalibrated.accuracyTau === null ? '–' : `${percent(m.tieCalibrated.accuracyTau)} <span class="ci">ε=${m.tieCalibrated.margin.toFixed(3)}</span>`;
-    return `<tr><th scope="row">${escapeHtml(run.judge)}${run.notes ? `<div class="note">${escapeHtml(run.notes)}</div>` : ''}</th>
+    const note = run.notes ?? baselineDefinitions.find((b) => b.label === run.judge)?.family;
+    return `<tr><th scope="row">${escapeHtml(run.judge)}${note ? `<div class="note">${escapeHtml(note)}</div>` : ''}</th>
 ${estimateCell(m.accuracyDiff)}${estimateCell(m.accuracyTau)}<td class="num">${tieCalibrated}</td>${estimateCell(m.positionConsistency)}
 <td class="num">${percent(m.firstSlotWinRate.value)}</td>${numberCell(m.calibration.ece)}${numberCell(m.calibration.brier)}
 <td class="num">${percent(m.parseFailureRate)}</td><td class="num">${m.pairs}</td></tr>`;
@@ -308,7 +319,7 @@ export function renderReportHtml(options: {
     const settings = runs[0]?.settings;
     sections.push(`<h3>${escapeHtml(benchmark)}</h3>
 <p class="meta">${settings ? `seed ${settings.seed} · ${settings.bothOrders ? 'both orders' : 'one order'} · tie margin ${settings.tieMargin} · ${settings.bootstrapSamples} bootstrap resamples (95% percentile intervals)` : ''}</p>
-${resultsTable(runs)}`);
+${resultsTable(runs)}${orderingHtml(runs)}`);
   }
   for (const note of document.notes) sections.push(`<p class="note">${escapeHtml(note)}</p>`);
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synthesize } from '@flex/synth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baselineDefinitions, baselineIds, loadBaselineJudge } from './baselines';
+import { baselineDefinitions, baselineIds, checkClaimedOrdering, loadBaselineJudge } from './baselines';
 import { runPreferenceBenchmark } from './benchmark';
 import { runBenchmarkSuite, type SuiteProgress } from './suite';
 import { readDatasetPairs, runDatasetBenchmark } from './synth-dataset';
@@ -130,5 +130,32 @@ describe('baselines', () => {
     expect(seen).toEqual([{ dir: '/ckpt', kind: 'flex-sft-dpo' }]);
     expect(judge.name).toBe('Flex SFT+DPO');
     await expect(loadBaselineJudge({ id: 'nope' as never })).rejects.toMatchObject({ code: 'invalid_options' });
+  });
+});
+
+describe('checkClaimedOrdering', () => {
+  const run = (judge: string, value: number, benchmark = 'image/test') => ({
+    benchmark,
+    judge,
+    metrics: { accuracyDiff: { value, lower: value - 0.05, upper: value + 0.05 } },
+  });
+  it('says whether accuracy increases along the claimed rows', () => {
+    const checks = checkClaimedOrdering([
+      run('scalar Bradley–Terry', 0.6),
+      run('fixed-rubric judge', 0.65),
+      run('Flex SFT', 0.7),
+      run('Flex SFT+DPO', 0.68),
+      run('teacher', 0.9),
+      run('scalar Bradley–Terry', 0.5, 'video/test'),
+      run('Flex SFT+DPO', 0.7, 'video/test'),
+      run('Flex SFT', 0.6, 'other'),
+    ]);
+    expect(checks.map((c) => [c.benchmark, c.holds])).toEqual([
+      ['image/test', false],
+      ['video/test', true],
+      ['other', null],
+    ]);
+    expect(checks[0]?.violations).toEqual(['Flex SFT+DPO 68.0 ≤ Flex SFT 70.0, intervals overlap']);
+    expect(checks[0]?.rows.map((r) => r.id)).toEqual(['scalar-bt', 'fixed-rubric', 'flex-sft', 'flex-sft-dpo']);
   });
 });
