@@ -27,17 +27,17 @@ function hashFolder(folder: string): string {
 }
 
 describe('datasets on disk', () => {
-  it('same seed, same bytes; another seed, other bytes', () => {
-    synthesize({ out: join(root, 'one'), pairs: 40, seed: 11, split: 'test' });
-    synthesize({ out: join(root, 'two'), pairs: 40, seed: 11, split: 'test' });
-    synthesize({ out: join(root, 'three'), pairs: 40, seed: 12, split: 'test' });
+  it('same seed, same bytes; another seed, other bytes', async () => {
+    await synthesize({ out: join(root, 'one'), pairs: 40, seed: 11, split: 'test' });
+    await synthesize({ out: join(root, 'two'), pairs: 40, seed: 11, split: 'test' });
+    await synthesize({ out: join(root, 'three'), pairs: 40, seed: 12, split: 'test' });
     expect(hashFolder(join(root, 'one'))).toBe(hashFolder(join(root, 'two')));
     expect(hashFolder(join(root, 'one'))).not.toBe(hashFolder(join(root, 'three')));
   });
 
   it('writes a manifest, valid records and PNG media that match the scenes', async () => {
     const out = join(root, 'video');
-    const result = synthesize({ out, pairs: 6, seed: 3, modality: 'video', split: 'train', width: 24 });
+    const result = await synthesize({ out, pairs: 6, seed: 3, modality: 'video', split: 'train', width: 24 });
     const manifest = readManifest(out);
     expect(manifest).toMatchObject({ modality: 'video', split: 'train', seed: 3, pairs: 6, width: 24, frames: 8, generatorVersion: result.manifest.generatorVersion });
     const records = await readAllPairs({ data: out });
@@ -52,16 +52,16 @@ describe('datasets on disk', () => {
     expect(max).toBeLessThan(1 / 255);
   });
 
-  it('refuses to overwrite unless asked', () => {
+  it('refuses to overwrite unless asked', async () => {
     const out = join(root, 'again');
-    synthesize({ out, pairs: 2, seed: 1 });
-    expect(() => synthesize({ out, pairs: 2, seed: 1 })).toThrowError(expect.objectContaining({ code: 'dataset_exists' }));
-    expect(synthesize({ out, pairs: 3, seed: 1, overwrite: true }).manifest.pairs).toBe(3);
+    await synthesize({ out, pairs: 2, seed: 1 });
+    await expect(synthesize({ out, pairs: 2, seed: 1 })).rejects.toMatchObject({ code: 'dataset_exists' });
+    expect((await synthesize({ out, pairs: 3, seed: 1, overwrite: true })).manifest.pairs).toBe(3);
   });
 
   it('reports a malformed line with its line number', async () => {
     const out = join(root, 'broken');
-    synthesize({ out, pairs: 3, seed: 5 });
+    await synthesize({ out, pairs: 3, seed: 5 });
     const file = join(out, 'pairs.jsonl');
     const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
     writeFileSync(file, `${lines[0]}\n${lines[1]!.replace('"label":"', '"label":"X')}\n${lines[2]}\n`);
@@ -73,14 +73,14 @@ describe('datasets on disk', () => {
     await expect(readAllPairs({ data: out })).rejects.toMatchObject({ code: 'malformed_record', line: 2 });
   });
 
-  it('rejects bad options with a typed error', () => {
-    expect(() => synthesize({ out: join(root, 'bad'), pairs: -1 })).toThrowError(expect.objectContaining({ code: 'invalid_options' }));
+  it('rejects bad options with a typed error', async () => {
+    await expect(synthesize({ out: join(root, 'bad'), pairs: -1 })).rejects.toMatchObject({ code: 'invalid_options' });
     expect(() => readManifest(join(root, 'nothing'))).toThrowError(expect.objectContaining({ code: 'missing_manifest' }));
   });
 
   it('computes statistics with context sensitivity as fractions', async () => {
     const out = join(root, 'stats');
-    synthesize({ out, pairs: 150, seed: 9, split: 'test' });
+    await synthesize({ out, pairs: 150, seed: 9, split: 'test' });
     const stats = await datasetStats({ data: out });
     expect(stats.pairs).toBe(150);
     expect(stats.labelBalance.A + stats.labelBalance.B + stats.labelBalance.tie).toBeCloseTo(1, 9);
@@ -98,7 +98,7 @@ describe('contact sheet', () => {
     const { contactSheet } = await import('./contact-sheet');
     const { decodePng } = await import('./png');
     const out = join(root, 'sheet');
-    synthesize({ out, pairs: 3, seed: 2, modality: 'video', width: 16 });
+    await synthesize({ out, pairs: 3, seed: 2, modality: 'video', width: 16 });
     const result = await contactSheet({ data: out, out: join(root, 'sheet.png'), pairs: 2, cell: 64 });
     const image = decodePng(readFileSync(result.out));
     expect(result.pairs).toBe(2);

@@ -1,4 +1,5 @@
 import { createReadStream, existsSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
@@ -58,6 +59,10 @@ export class DatasetWriter {
   private readonly fd: number;
   private count = 0;
   private buffer: string[] = [];
+  private pending: Promise<void>[] = [];
+  private failure: unknown = undefined;
+  /** Media files written concurrently (the thread pool overlaps disk writes with rendering). */
+  private static readonly maxPending = 64;
 
   constructor(folder: string) {
     this.folder = folder;
@@ -65,16 +70,32 @@ export class DatasetWriter {
     this.fd = openSync(join(folder, datasetFiles.pairs), 'w');
   }
 
-  /** Write the PNG(s) of one candidate under media/ and return their relative paths. */
+  /**
+   * Queue the PNG(s) of one candidate under media/ and return their relative paths. Writes run concurrently; await
+   * {@link DatasetWriter.drain} (or `close`) before relying on the files.
+   */
   writeMedia(name: string, media: Media): string[] {
     const frames: readonly RgbImage[] = 'frames' in media ? media.frames : [media];
     const paths: string[] = [];
     frames.forEach((frame, f) => {
       const relative = `${datasetFiles.media}/${frames.length === 1 && !('frames' in media) ? name : `${name}-f${String(f).padStart(2, '0')}`}.png`;
-      writeFileSync(join(this.folder, relative), encodePng(frame));
+      this.pending.push(
+        writeFile(join(this.folder, relative), encodePng(frame)).catch((error: unknown) => {
+          this.failure ??= error;
+        }),
+      );
       paths.push(relative);
     });
     return paths;
+  }
+
+  /** Wait until queued media writes are below the limit (all of them with `all`). Rethrows a failed write. */
+  async drain(all = false): Promise<void> {
+    if (all || this.pending.length >= DatasetWriter.maxPending) {
+      await Promise.all(this.pending);
+      this.pending = [];
+    }
+    if (this.failure !== undefined) throw this.failure;
   }
 
   /** Append one record (validated). */
@@ -96,8 +117,9 @@ export class DatasetWriter {
     return this.count;
   }
 
-  /** Flush, close and write the manifest (its `pairs` is set to the number of records written). */
-  close(manifest: Omit<Manifest, 'pairs' | 'format' | 'generatorVersion'>): Manifest {
+  /** Wait for the media, flush, close and write the manifest (its `pairs` is the number of records written). */
+  async close(manifest: Omit<Manifest, 'pairs' | 'format' | 'generatorVersion'>): Promise<Manifest> {
+    await this.drain(true);
     this.flush();
     closeSync(this.fd);
     const full: Manifest = manifestSchema.parse({ format: 'flex-synth-dataset', generatorVersion, ...manifest, pairs: this.count });

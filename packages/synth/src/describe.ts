@@ -145,6 +145,8 @@ export function sceneQuestions(scene: SceneInput): GroundedQuestion[] {
 
 /** One prompt-conditioned check of a candidate. */
 export interface RequirementCheck {
+  /** A: a semantic requirement of the prompt; D: a wish of the prompt's context. */
+  readonly category: 'A' | 'D';
   /** The requirement's criterion name. */
   readonly requirement: string;
   /** What is wanted, in description words. */
@@ -169,7 +171,7 @@ export function checkFacts(spec: PromptSpecInput, facts: SceneFacts): Requiremen
   const out: RequirementCheck[] = [];
   for (const category of score.categories) {
     if (category.id !== 'A' && category.id !== 'D') continue;
-    for (const c of category.criteria) out.push({ requirement: c.name, wanted: c.wanted, seen: c.seen, met: c.met, score: c.score });
+    for (const c of category.criteria) out.push({ category: category.id, requirement: c.name, wanted: c.wanted, seen: c.seen, met: c.met, score: c.score });
   }
   return out;
 }

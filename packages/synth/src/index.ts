@@ -21,3 +21,4 @@ export * from './stats';
 export * from './perceive';
 export * from './font';
 export * from './contact-sheet';
+export * from './generation';

@@ -60,11 +60,11 @@ function renderCandidate(scene: Scene, width: number, height: number, samples: n
 }
 
 /**
- * Generate a dataset of labelled pairs into a folder: manifest.json, pairs.jsonl and media/*.png.
- * Deterministic: the same options write the same bytes. Throws `SynthError('dataset_exists')` when `out` already
+ * Generate a dataset of labelled pairs into a folder: manifest.json, pairs.jsonl and media/*.png (written
+ * concurrently with rendering). Deterministic: the same options write the same bytes. Throws `SynthError('dataset_exists')` when `out` already
  * holds a dataset and `overwrite` is false.
  */
-export function synthesize(options: SynthesizeOptions): SynthesizeResult {
+export async function synthesize(options: SynthesizeOptions): Promise<SynthesizeResult> {
   const parsed = synthesizeOptionsSchema.safeParse(options);
   if (!parsed.success) throw new SynthError('invalid_options', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   const o = parsed.data;
@@ -89,9 +89,10 @@ export function synthesize(options: SynthesizeOptions): SynthesizeResult {
     // Records built here are valid by construction; the reader validates every line.
     writer.write(recordOfDraft(draft, mediaA, mediaB), { validate: i < 8 });
     labels[draft.label]++;
+    await writer.drain();
     o.onProgress?.(i + 1, o.pairs);
   }
   const { onProgress: _progress, out: _out, overwrite: _overwrite, oracle, modality, split, seed, width, frames, fps, ...rest } = o;
-  const manifest = writer.close({ modality, split, seed, width, height, frames: modality === 'video' ? frames : 1, fps, oracle, options: { ...rest, height } });
+  const manifest = await writer.close({ modality, split, seed, width, height, frames: modality === 'video' ? frames : 1, fps, oracle, options: { ...rest, height } });
   return { out: o.out, manifest, labels };
 }
