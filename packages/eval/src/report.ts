@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { z } from 'zod';
-import { isVideo, slotOfWinner, type Media, type PairwiseAssessment, type RgbImage } from '@flex/criteria';
+import { isVideo, type Media, type PairwiseAssessment, type RgbImage } from '@flex/criteria';
 import type { BenchmarkRecord, BenchmarkSample, PreferenceBenchmarkResult } from './benchmark';
 import { baselineDefinitions, checkClaimedOrdering } from './baselines';
 import { barChart, lineChart } from './charts';
@@ -246,33 +246,48 @@ function assessmentHtml(assessment: PairwiseAssessment): string {
   return parts.join('\n');
 }
 
-function sampleHtml(sample: ReportSample, size: number): string {
+function judgedHtml(sample: ReportSample, open: boolean): string {
   const r = sample.record;
-  const first = r.order === 'AB' ? sample.a : sample.b;
-  const second = r.order === 'AB' ? sample.b : sample.a;
-  const firstName = r.order === 'AB' ? 'A' : 'B';
-  const secondName = r.order === 'AB' ? 'B' : 'A';
   const verdict = r.prediction === null ? 'failed' : r.prediction;
   const right = r.prediction === r.label;
-  const pngFirst = mediaToPng(first, size);
-  const pngSecond = mediaToPng(second, size);
-  const judged = sample.assessment
+  const shown = r.order === 'AB' ? '' : ' · shown as Image 1 = B, Image 2 = A';
+  const body = sample.assessment
     ? assessmentHtml(sample.assessment)
     : `<p class="failure">No assessment: ${escapeHtml(r.error?.code ?? 'failed')} — ${escapeHtml(r.error?.message ?? '')}</p>${
         sample.raw ? `<pre>${escapeHtml(sample.raw.slice(0, 2000))}</pre>` : ''
       }`;
-  const slotWinner = sample.assessment ? slotOfWinner(sample.assessment.winner) : null;
-  return `<section class="sample">
-<h3>${escapeHtml(sample.judge)} · ${escapeHtml(sample.benchmark)} · ${escapeHtml(r.id)}</h3>
-<p class="prompt">“${escapeHtml(r.prompt)}”${r.context ? ` <span class="context">context: ${escapeHtml(r.context)}</span>` : ''}</p>
-<p>label <b>${escapeHtml(r.label)}</b> · judge <b class="${right ? 'right' : 'wrong'}">${escapeHtml(verdict)}</b>${
+  return `<details${open ? ' open' : ''}><summary><b>${escapeHtml(sample.judge)}</b>: <b class="${right ? 'right' : 'wrong'}">${escapeHtml(verdict)}</b>${
     r.probabilityA !== null ? ` · P(A wins) ${r.probabilityA.toFixed(3)}` : ''
-  }${r.swappedPrediction !== undefined ? ` · swapped order: ${escapeHtml(r.swappedPrediction ?? 'failed')}` : ''}</p>
-<div class="pair">
-<figure class="${slotWinner === 1 ? 'chosen' : ''}">${image(pngFirst, `slot 1: candidate ${firstName}`)}<figcaption>slot 1 = candidate ${firstName}</figcaption></figure>
-<figure class="${slotWinner === 2 ? 'chosen' : ''}">${image(pngSecond, `slot 2: candidate ${secondName}`)}<figcaption>slot 2 = candidate ${secondName}</figcaption></figure>
-<div class="assessment">${judged}</div>
+  }${r.swappedPrediction !== undefined ? ` · other order: ${escapeHtml(r.swappedPrediction ?? 'failed')}` : ''}${shown}</summary>
+${body}</details>`;
+}
+
+/**
+ * Sample pairs grouped by pair: the two candidates once (dataset order, the labelled winner framed) and
+ * every judge's verdict and assessment of that pair beside them (the first one unfolded).
+ */
+function samplesHtml(samples: readonly ReportSample[], size: number): string[] {
+  const groups = new Map<string, ReportSample[]>();
+  for (const sample of samples) {
+    const key = `${sample.benchmark}\u0000${sample.record.id}`;
+    const list = groups.get(key);
+    if (list) list.push(sample);
+    else groups.set(key, [sample]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as ReportSample;
+    const r = first.record;
+    const figure = (media: Media, name: 'A' | 'B') =>
+      `<figure class="${r.label === name ? 'preferred' : ''}">${image(mediaToPng(media, size), `candidate ${name}`)}<figcaption>candidate ${name}${
+        r.label === name ? ' (preferred)' : ''
+      }</figcaption></figure>`;
+    return `<section class="sample">
+<h3>${escapeHtml(first.benchmark)} · ${escapeHtml(r.id)}</h3>
+<p class="prompt">“${escapeHtml(r.prompt)}”${r.context ? ` <span class="context">context: ${escapeHtml(r.context)}</span>` : ''} · label <b>${escapeHtml(r.label)}</b></p>
+<div class="pair">${figure(first.a, 'A')}${figure(first.b, 'B')}
+<div class="assessment">${group.map((sample, i) => judgedHtml(sample, i === 0)).join('\n')}</div>
 </div></section>`;
+  });
 }
 
 const css = `
@@ -285,7 +300,7 @@ figure{margin:.5rem 0}figcaption{color:#555;font-size:.9em}img{display:block;max
 .charts{display:flex;flex-wrap:wrap;gap:1.5rem}.sample{border:1px solid #e3e3e3;border-radius:6px;padding:1rem;margin:1.2rem 0}
 .sample h3{margin:0 0 .3rem}.prompt{font-style:italic}.context{font-style:normal;background:#eef;padding:0 .4rem;border-radius:3px}
 .pair{display:flex;gap:1rem;align-items:flex-start;flex-wrap:wrap}.pair figure{margin:0;padding:4px;border:3px solid transparent}
-.pair figure.chosen{border-color:#0072b2}.assessment{flex:1;min-width:320px;font-size:.9em}
+.pair figure.preferred{border-color:#0072b2}details{margin:.2rem 0 .6rem}summary{cursor:pointer}.assessment{flex:1;min-width:320px;font-size:.9em}
 table.dims{border-collapse:collapse;width:100%}table.dims th{white-space:nowrap}table.dims td,table.dims th{border-top:1px solid #eee;padding:.2rem .4rem;vertical-align:top;text-align:left}
 .cat-head{margin-top:.6rem;font-weight:600}.cat-reason{color:#555;margin:.2rem 0 .4rem}.right{color:#007a4d}.wrong{color:#c0392b}
 .failure{color:#c0392b}pre{white-space:pre-wrap;background:#f7f7f7;padding:.5rem}dl.defs dt{font-weight:600}dl.defs dd{margin:0 0 .5rem 1rem}
@@ -345,8 +360,8 @@ ${resultsTable(runs)}${orderingHtml(runs)}`);
   const samples = options.samples ?? [];
   if (samples.length) {
     sections.push(
-      '<h2>Sample pairs</h2><p class="meta">Shown in the order the judge saw them (slot 1 left); the judge\'s choice is framed. Verdicts and P(A) are in the dataset\'s terms.</p>',
-      ...samples.map((s) => sampleHtml(s, size)),
+      '<h2>Sample pairs</h2><p class="meta">Candidates in the dataset\'s order (A left), the labelled winner framed; each judge\'s verdict and P(A) are in the dataset\'s terms, its assessment in the slots it saw (Image 1 is shown first).</p>',
+      ...samplesHtml(samples, size),
     );
   }
   sections.push(`<h2>Definitions</h2><dl class="defs">

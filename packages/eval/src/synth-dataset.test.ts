@@ -17,8 +17,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flex-eval-synth-'));
   images = join(dir, 'images');
   videos = join(dir, 'videos');
-  synthesize({ out: images, pairs: 60, seed: 3, split: 'test', width: 16, samples: 1 });
-  synthesize({ out: videos, pairs: 6, seed: 4, split: 'test', modality: 'video', width: 12, samples: 1 });
+  await synthesize({ out: images, pairs: 60, seed: 3, split: 'test', width: 16, samples: 1 });
+  await synthesize({ out: videos, pairs: 6, seed: 4, split: 'test', modality: 'video', width: 12, samples: 1 });
 });
 
 afterAll(async () => {
@@ -80,7 +80,7 @@ describe('synth datasets', () => {
     expect(result.records[0]?.error?.code).toBe('invalid_request');
     const broken = join(dir, 'broken');
     await rm(broken, { recursive: true, force: true });
-    synthesize({ out: broken, pairs: 2, seed: 1, width: 8, samples: 1 });
+    await synthesize({ out: broken, pairs: 2, seed: 1, width: 8, samples: 1 });
     await writeFile(join(broken, 'pairs.jsonl'), '{"id": 1}\n');
     await expect(runDatasetBenchmark({ judge: perfectJudge(), data: broken })).rejects.toMatchObject({ code: 'invalid_dataset' });
   });
