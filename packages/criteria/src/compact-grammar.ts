@@ -138,19 +138,20 @@ export class CompactGrammar {
    * state as it was before the call.
    */
   feed(chunk: string): boolean {
-    const saved = this.clone();
-    for (let i = 0; i < chunk.length; i++) {
-      if (!this.step(chunk[i] as string)) {
-        Object.assign(this, saved);
-        return false;
-      }
-    }
+    const next = this.clone();
+    if (!next.run(chunk)) return false;
+    Object.assign(this, next);
     return true;
   }
 
-  /** Whether `chunk` could be fed now (the state is not changed). */
+  /** Whether `chunk` could be fed now (the state is not changed). One O(1) copy plus O(chunk) steps. */
   canFeed(chunk: string): boolean {
-    return this.clone().feed(chunk);
+    return this.clone().run(chunk);
+  }
+
+  private run(chunk: string): boolean {
+    for (let i = 0; i < chunk.length; i++) if (!this.step(chunk[i] as string)) return false;
+    return true;
   }
 
   /** True when the text fed so far is a complete compact assessment. */

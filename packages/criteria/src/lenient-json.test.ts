@@ -42,11 +42,16 @@ describe('readLenientJson', () => {
     ['{"a": +1, "b": .5}', { a: 1, b: 0.5 }, ['number_format']],
     ['{"winner": Image 1}', { winner: 'Image 1' }, ['unquoted_value']],
     ['// c\n{"a": /* x */ 1 # y\n}', { a: 1 }, ['comment']],
-    ['{"__proto__": {"x": 1}, "a": 2}', { a: 2 }, []],
+    ['{"__proto__": {"x": 1}, "a": 2}', JSON.parse('{"__proto__": {"x": 1}, "a": 2}'), []],
   ])('%s', (text, value, kinds) => {
     const r = read(text);
     expect(r.value).toEqual(value);
     expect(r.kinds.sort()).toEqual([...kinds].sort());
+  });
+  it('never sets the prototype', () => {
+    const r = readLenientJson('{"__proto__": {"polluted": true}}');
+    expect(r.ok && Object.getPrototypeOf(r.value)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
   it('reports the end of the value so the caller can read on', () => {
     const r = readLenientJson('xx {"a": 1} tail', 3);

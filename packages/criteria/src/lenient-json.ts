@@ -311,8 +311,9 @@ export function readLenientJson(text: string, start = 0): LenientJsonResult {
       }
       const value = readValue(depth + 1);
       expectingMember = false;
-      if (key === '__proto__') continue;
-      result[key] = value;
+      // Like JSON.parse: "__proto__" becomes an own property, never the prototype.
+      if (key === '__proto__') Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
+      else result[key] = value;
     }
   }
 
