@@ -55,6 +55,12 @@ describe('computePreferenceMetrics', () => {
     expect(metrics.accuracyTau.count).toBe(6);
   });
 
+  it('computes accuracy of the order-averaged probability', () => {
+    // non-tie labels: 1 (0.9, 0.8 → A ✓), 2 (0.6, 0.3 → 0.45 B ✓), 4 (0.2, failed → B ✓), 5 (failed, 0.7 → A ✓).
+    expect(metrics.accuracyDiffBothOrders.value).toBe(1);
+    expect(metrics.accuracyDiffBothOrders.count).toBe(4);
+  });
+
   it('computes position consistency over pairs where both calls succeeded', () => {
     // both succeeded: 1 (A,A) ✓, 2 (A,B) ✗, 3 (A,A) ✓, 6 (tie,tie) ✓ → 3/4.
     expect(metrics.positionConsistency.value).toBe(0.75);

@@ -152,6 +152,12 @@ export interface PreferenceMetrics {
   /** Accuracy including tie labels ("tau"). */
   readonly accuracyTau: Estimate;
   /**
+   * Accuracy without ties of the order-averaged verdict: P(A) averaged over the two orders (the side above
+   * 0.5 wins; exactly 0.5 is a tie), the common remedy for position bias. Uses the one readable call when
+   * the other failed; `count` 0 when only one order was asked.
+   */
+  readonly accuracyDiffBothOrders: Estimate;
+  /**
    * Tau with the tie margin fitted on these same pairs: an optimistic figure (the margin is chosen on the
    * test set), shown beside `accuracyTau` for judges that never say tie.
    */
@@ -227,6 +233,16 @@ function meanOrNull(values: readonly number[]): number | null {
 /** 1 when the prediction matches the label exactly, else 0 (a failed call is wrong). */
 function correct(prediction: Verdict | null | undefined, label: Verdict): number {
   return prediction === label ? 1 : 0;
+}
+
+/** The verdict of P(A) averaged over both orders (or the one readable call); null when neither is readable. */
+function averagedVerdict(r: PairOutcome): Verdict | null {
+  const probabilities = [r.prediction !== null ? r.probabilityA : null, r.swappedPrediction != null ? r.swappedProbabilityA : null].filter(
+    (p): p is number => typeof p === 'number',
+  );
+  if (probabilities.length === 0) return null;
+  const mean = probabilities.reduce((sum, p) => sum + p, 0) / probabilities.length;
+  return mean > 0.5 ? 'A' : mean < 0.5 ? 'B' : 'tie';
 }
 
 /** Accuracy without ties: 0/1 outcomes over the pairs whose label is not a tie. */
@@ -333,6 +349,11 @@ export function computePreferenceMetrics(options: PreferenceMetricsOptions): Pre
   const accuracyTau = bootstrapProportion(tauOutcomes(records), bootstrapSamples, stream('accuracy/tau'));
 
   const bothAsked = records.filter((r) => r.swappedPrediction !== undefined);
+  const accuracyDiffBothOrders = bootstrapProportion(
+    bothAsked.filter((r) => r.label !== 'tie').map((r) => correct(averagedVerdict(r), r.label)),
+    bootstrapSamples,
+    stream('accuracy/diff-both-orders'),
+  );
   const bothSucceeded = bothAsked.filter((r) => r.prediction !== null && r.swappedPrediction != null);
   const positionConsistency = bootstrapProportion(
     bothSucceeded.map((r) => (r.prediction === r.swappedPrediction ? 1 : 0)),
@@ -406,6 +427,7 @@ export function computePreferenceMetrics(options: PreferenceMetricsOptions): Pre
     pairs: records.length,
     accuracyDiff,
     accuracyTau,
+    accuracyDiffBothOrders,
     tieCalibrated: tieCalibratedAccuracy(records),
     positionConsistency,
     firstSlotWinRate,

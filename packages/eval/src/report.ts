@@ -168,11 +168,11 @@ function resultsTable(runs: readonly BenchmarkRun[]): string {
       m.tieCalibrated.accuracyTau === null ? '–' : `${percent(m.tieCalibrated.accuracyTau)} <span class="ci">ε=${m.tieCalibrated.margin.toFixed(3)}</span>`;
     const note = run.notes ?? baselineDefinitions.find((b) => b.label === run.judge)?.family;
     return `<tr><th scope="row">${escapeHtml(run.judge)}${note ? `<div class="note">${escapeHtml(note)}</div>` : ''}</th>
-${estimateCell(m.accuracyDiff)}${estimateCell(m.accuracyTau)}<td class="num">${tieCalibrated}</td>${estimateCell(m.positionConsistency)}
+${estimateCell(m.accuracyDiff)}${estimateCell(m.accuracyTau)}${estimateCell(m.accuracyDiffBothOrders)}<td class="num">${tieCalibrated}</td>${estimateCell(m.positionConsistency)}
 <td class="num">${percent(m.firstSlotWinRate.value)}</td>${numberCell(m.calibration.ece)}${numberCell(m.calibration.brier)}
 <td class="num">${percent(m.parseFailureRate)}</td><td class="num">${m.pairs}</td></tr>`;
   });
-  return `<table class="results"><thead><tr><th>judge</th><th>accuracy diff %</th><th>accuracy tau %</th><th>tau, tie-calibrated %</th>
+  return `<table class="results"><thead><tr><th>judge</th><th>accuracy diff %</th><th>accuracy tau %</th><th>diff, orders averaged %</th><th>tau, tie-calibrated %</th>
 <th>position consistency %</th><th>slot-1 wins %</th><th>ECE</th><th>Brier</th><th>parse failures %</th><th>pairs</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>`;
 }
@@ -367,6 +367,7 @@ ${resultsTable(runs)}${orderingHtml(runs)}`);
   sections.push(`<h2>Definitions</h2><dl class="defs">
 <dt>accuracy diff</dt><dd>Over pairs whose label is not a tie: share where the judge named the labelled winner (a predicted tie or a failed call is wrong).</dd>
 <dt>accuracy tau</dt><dd>Over every pair: share predicted exactly (a tie label needs a tie verdict, so a judge that never says tie loses tie pairs). A judge says tie when |P(slot 1 wins) − 0.5| is below the tie margin.</dd>
+<dt>diff, orders averaged</dt><dd>Accuracy diff of P(A wins) averaged over the two orders (the usual remedy for position bias).</dd>
 <dt>tau, tie-calibrated</dt><dd>Tau with the tie margin ε chosen on these pairs to maximise it (optimistic; for comparing judges that never say tie).</dd>
 <dt>position consistency</dt><dd>Share of pairs, judged in both orders with both calls readable, where the judge named the same candidate both times. Slot-1 wins: share of readable non-tie calls won by the first slot (0.5 is unbiased).</dd>
 <dt>ECE, Brier</dt><dd>Expected calibration error of P(A wins) over equal-width bins (Σ n_b/N · |share A won − mean P(A)|) and mean squared error of P(A wins), over non-tie labels.</dd>
