@@ -29,8 +29,8 @@ export const trainingCurveSchema = z.object({
   xLabel: z.string().default('step'),
   /** y-axis label. Default none. */
   yLabel: z.string().default(''),
-  /** The lines. */
-  series: z.array(curveSeriesSchema).min(1),
+  /** The lines (a chart whose lines are all empty is left out of the report). */
+  series: z.array(curveSeriesSchema),
 });
 
 /** One chart of training curves. */
