@@ -29,3 +29,7 @@ export { saveCheckpoint, loadCheckpoint, loadCheckpointOptionsSchema, checkpoint
 export type { SaveCheckpointOptions, LoadCheckpointOptions, LoadedCheckpoint, CheckpointConfig, CheckpointModel, CheckpointKind } from './checkpoint';
 export { buildJudgeTokenizer, buildJudgeTokenizerOptionsSchema, compactGrammarPieces } from './judge-tokenizer';
 export type { BuildJudgeTokenizerOptions } from './judge-tokenizer';
+export * from './trainer-loop';
+export { DataParallelTrainer, dataParallelOptionsSchema } from './data-parallel';
+export type { DataParallelOptions } from './data-parallel';
+export type { DataParallelTask, DataParallelTaskSpec, FlexJudgeLossPayload, BradleyTerryLossPayload } from './data-parallel-protocol';
