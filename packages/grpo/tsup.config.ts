@@ -1,10 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The update worker is its own entry: `GRPOTrainer` with `updateInWorker` starts dist/update-worker.js.
+  entry: { index: 'src/index.ts', 'update-worker': 'src/trainer/update-worker.ts' },
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { entry: { index: 'src/index.ts' } },
   clean: true,
   sourcemap: true,
+  shims: true,
   target: 'node20',
 });

@@ -7,6 +7,7 @@ export type GrpoErrorCode =
   | 'reward_error' // a reward function threw
   | 'policy_error' // a policy broke its contract (wrong shapes, wrong counts)
   | 'checkpoint_error' // a checkpoint is missing, of the wrong kind or version
+  | 'worker_error' // the update worker failed or stopped
   | 'not_available'; // a feature needs a package that is not installed
 
 const marker = Symbol.for('@flex/grpo/GrpoError');

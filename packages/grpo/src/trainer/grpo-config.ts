@@ -61,6 +61,13 @@ export const grpoConfigSchema = z
     saveSteps: z.number().int().nonnegative().default(0),
     /** Evaluate every this many steps when an evaluation reward is given; 0 only at the end. Default 0. */
     evalSteps: z.number().int().nonnegative().default(0),
+    /**
+     * Run the update in a worker thread (its own backend, so its own core) while this thread samples and judges
+     * the next batch: sampling then runs one update behind (the ratio ρ corrects for it). Flow policies only.
+     * Checkpoint and evaluation steps wait for the update, so a resumed run still matches an uninterrupted one.
+     * Default false.
+     */
+    updateInWorker: z.boolean().default(false),
   })
   .strict();
 

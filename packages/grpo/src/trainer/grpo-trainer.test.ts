@@ -128,6 +128,17 @@ describe('GRPOTrainer', () => {
     expect(Number.isFinite(evaluations[0]!.metrics['eval/reward'])).toBe(true);
   });
 
+  it('keeps the number of live tensors flat across steps', async () => {
+    const { tf } = await import('@flex/model');
+    const trainer = new GRPOTrainer({ policy: newPolicy({ reference: true }), reward: brightnessReward, prompts, config: { ...baseConfig, maxSteps: 6, beta: 0.01, minibatches: 2 } });
+    await trainer.trainStep();
+    await trainer.trainStep(); // optimizer slots exist from here on
+    const before = tf.memory().numTensors;
+    await trainer.trainStep();
+    await trainer.trainStep();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('validates its configuration', () => {
     expect(() => new GRPOTrainer({ policy: newPolicy(), reward: brightnessReward, prompts, config: { groupSize: 1 } })).toThrow(GrpoError);
     expect(() => new GRPOTrainer({ policy: newPolicy(), reward: brightnessReward, prompts, config: { beta: 0.1 } })).toThrow(/reference/);

@@ -1,17 +1,18 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { applyGradients, computeGradients, tf, type Tensor } from '@flex/model';
+import { tf } from '@flex/model';
 import { groupAdvantages, multiRewardAdvantages } from '../advantages';
 import { GrpoError, parseOptions } from '../errors';
 import type { Rollout } from '../policy';
-import { deriveSeed, SeededRandom } from '../random';
+import { deriveSeed } from '../random';
 import { scoreRewards, type CheckedRewards, type RewardFunction } from '../reward';
 import { combineRewards } from '../rewards/combine';
-import { clippedSurrogateTerm } from '../surrogate';
-import { grpoLossTensor } from '../tensor-losses';
 import type { TrainablePolicy } from '../trainable-policy';
 import { grpoConfigSchema, type GRPOConfig, type GRPOConfigInput } from './grpo-config';
-import { latestGrpoCheckpoint, loadGrpoCheckpoint, saveGrpoCheckpoint } from './checkpoint';
+import { latestGrpoCheckpoint, loadGrpoCheckpoint, readGrpoCheckpointConfig, saveGrpoCheckpoint, type GRPOCheckpointState } from './checkpoint';
+import { assignFlowWeights, WorkerUpdater } from './worker-updater';
+import type { FlowPolicy, FlowRolloutState } from '../flow/flow-policy';
+import { grpoUpdate, permutation } from './grpo-update';
 
 /** Metrics of one step or one logging interval: stable names (TRL / Flow-GRPO), numbers only. */
 export type GRPOMetrics = Record<string, number>;
@@ -75,6 +76,27 @@ export interface GRPOTrainResult {
 }
 
 const now = (): number => performance.now() / 1000;
+
+/** What one step collected before its update. */
+interface Collected<TSample, TState> {
+  readonly rollouts: Rollout<TSample, TState>[];
+  readonly checked: CheckedRewards;
+  readonly advantages: number[];
+  readonly valid: boolean[];
+  readonly fractionZeroStd: number;
+  readonly groupStds: number[];
+  readonly samplingSeconds: number;
+  readonly judgingSeconds: number;
+}
+
+/** Bookkeeping of one `train` call. */
+interface RunState {
+  history: GRPOMetrics[];
+  evaluations: { step: number; metrics: GRPOMetrics }[];
+  interval: GRPOMetrics[];
+  lastSaved: number;
+  checkpoint?: string;
+}
 
 /**
  * GRPO for generators in the shape of TRL's `GRPOTrainer`: each step samples `groupSize` outputs for
@@ -144,42 +166,121 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
   /** Runs training to `maxSteps` (or until aborted); resumes from a checkpoint when asked. */
   async train(options: GRPOTrainOptions = {}): Promise<GRPOTrainResult> {
     const c = this.config;
-    if (options.resumeFrom !== undefined) await this.#resume(options.resumeFrom);
-    if (c.outputDir) await mkdir(c.outputDir, { recursive: true });
-    const history: GRPOMetrics[] = [];
-    const evaluations: { step: number; metrics: GRPOMetrics }[] = [];
-    let interval: GRPOMetrics[] = [];
-    let checkpoint: string | undefined;
-    let lastSaved = -1;
-    while (this.#step < c.maxSteps) {
-      const metrics = await this.trainStep();
-      history.push(metrics);
-      interval.push(metrics);
-      for (const cb of this.callbacks) await cb.onStepEnd?.({ step: this.#step, metrics });
-      if (this.#step % c.loggingSteps === 0 || this.#step === c.maxSteps) {
-        const logs = averageMetrics(interval);
-        interval = [];
-        if (c.outputDir) await appendFile(join(c.outputDir, 'metrics.jsonl'), `${JSON.stringify({ step: this.#step, ...logs })}\n`);
-        for (const cb of this.callbacks) await cb.onLog?.({ step: this.#step, logs });
+    const worker = c.updateInWorker ? await this.#startWorker() : undefined;
+    try {
+      if (options.resumeFrom !== undefined) await this.#resume(options.resumeFrom, worker);
+      if (c.outputDir) await mkdir(c.outputDir, { recursive: true });
+      const run: RunState = { history: [], evaluations: [], interval: [], lastSaved: -1 };
+      if (worker) await this.#trainWithWorker(worker, run, options.signal);
+      else {
+        while (this.#step < c.maxSteps) {
+          const metrics = await this.trainStep();
+          const aborted = options.signal?.aborted === true;
+          await this.#afterStep(metrics, run, aborted, undefined);
+          if (aborted) break;
+        }
       }
-      if (this.evalReward && c.evalSteps > 0 && this.#step % c.evalSteps === 0) evaluations.push(await this.#evaluateAndReport());
-      const aborted = options.signal?.aborted === true;
-      if (c.outputDir && ((c.saveSteps > 0 && this.#step % c.saveSteps === 0) || this.#step === c.maxSteps || aborted)) {
-        checkpoint = await this.save();
-        lastSaved = this.#step;
-      }
-      if (aborted) break;
+      if (this.evalReward && (c.evalSteps === 0 || this.#step % c.evalSteps !== 0)) run.evaluations.push(await this.#evaluateAndReport());
+      if (c.outputDir && run.lastSaved !== this.#step) run.checkpoint = await this.#save(worker);
+      for (const cb of this.callbacks) await cb.onTrainEnd?.({ step: this.#step, history: run.history });
+      return { step: this.#step, history: run.history, evaluations: run.evaluations, ...(run.checkpoint ? { checkpoint: run.checkpoint } : {}) };
+    } finally {
+      await worker?.close();
     }
-    if (this.evalReward && (c.evalSteps === 0 || this.#step % c.evalSteps !== 0)) evaluations.push(await this.#evaluateAndReport());
-    if (c.outputDir && lastSaved !== this.#step) checkpoint = await this.save();
-    for (const cb of this.callbacks) await cb.onTrainEnd?.({ step: this.#step, history });
-    return { step: this.#step, history, evaluations, ...(checkpoint ? { checkpoint } : {}) };
   }
 
-  /** One step: sample, score, advantages, update. Returns the step's metrics. */
-  async trainStep(): Promise<GRPOMetrics> {
+  /** Whether the step count `completed` is followed by a checkpoint or an evaluation (the pipeline drains). */
+  #drainsAfter(completed: number): boolean {
     const c = this.config;
+    const saves = c.outputDir !== undefined && ((c.saveSteps > 0 && completed % c.saveSteps === 0) || completed === c.maxSteps);
+    const evaluates = this.evalReward !== undefined && c.evalSteps > 0 && completed % c.evalSteps === 0;
+    return saves || evaluates;
+  }
+
+  /** Logging, evaluation and checkpoints after a completed step. */
+  async #afterStep(metrics: GRPOMetrics, run: RunState, aborted: boolean, worker: WorkerUpdater | undefined): Promise<void> {
+    const c = this.config;
+    run.history.push(metrics);
+    run.interval.push(metrics);
+    for (const cb of this.callbacks) await cb.onStepEnd?.({ step: this.#step, metrics });
+    if (this.#step % c.loggingSteps === 0 || this.#step === c.maxSteps) {
+      const logs = averageMetrics(run.interval);
+      run.interval = [];
+      if (c.outputDir) await appendFile(join(c.outputDir, 'metrics.jsonl'), `${JSON.stringify({ step: this.#step, ...logs })}\n`);
+      for (const cb of this.callbacks) await cb.onLog?.({ step: this.#step, logs });
+    }
+    if (this.evalReward && c.evalSteps > 0 && this.#step % c.evalSteps === 0) run.evaluations.push(await this.#evaluateAndReport());
+    if (c.outputDir && ((c.saveSteps > 0 && this.#step % c.saveSteps === 0) || this.#step === c.maxSteps || aborted)) {
+      run.checkpoint = await this.#save(worker);
+      run.lastSaved = this.#step;
+    }
+  }
+
+  /**
+   * The pipelined loop: while the worker updates with batch t, this thread samples and judges batch t + 1
+   * (with the weights of update t − 1). Steps followed by a checkpoint or an evaluation drain the pipeline.
+   */
+  async #trainWithWorker(worker: WorkerUpdater, run: RunState, signal: AbortSignal | undefined): Promise<void> {
+    const c = this.config;
+    let next = this.#step;
+    let inflight: { step: number; collected: Collected<TSample, TState>; promise: ReturnType<WorkerUpdater['update']>; started: number } | undefined;
+    let stepStart = now();
+    for (;;) {
+      const aborted = signal?.aborted === true;
+      const canCollect = next < c.maxSteps && !aborted && !(inflight && this.#drainsAfter(inflight.step + 1));
+      const collected = canCollect ? await this.#collect(next) : undefined;
+      if (inflight) {
+        const result = await inflight.promise;
+        assignFlowWeights(this.policy as unknown as FlowPolicy, result.weights);
+        this.#step = inflight.step + 1;
+        const finished = now();
+        const metrics = this.#stepMetrics(inflight.step, inflight.collected, result.metrics, result.seconds, finished - stepStart);
+        stepStart = finished;
+        inflight = undefined;
+        await this.#afterStep(metrics, run, signal?.aborted === true, worker);
+      }
+      if (!collected) {
+        if (next >= c.maxSteps || signal?.aborted === true) break;
+        continue;
+      }
+      inflight = {
+        step: next,
+        collected,
+        started: now(),
+        promise: worker.update({
+          step: next,
+          rollouts: collected.rollouts as unknown as Rollout<unknown, FlowRolloutState>[],
+          advantages: collected.advantages,
+          valid: collected.valid,
+        }),
+      };
+      next += 1;
+    }
+  }
+
+  async #startWorker(): Promise<WorkerUpdater> {
+    const described = this.policy.describe();
+    if (described.kind !== 'flow-policy' || !(this.policy as unknown as FlowPolicy).generator) {
+      throw new GrpoError('invalid_options', 'GRPOTrainer: updateInWorker needs a flow policy (createFlowPolicy)');
+    }
+    return WorkerUpdater.start(this.policy as unknown as FlowPolicy, this.config);
+  }
+
+  /** One step: sample, score, advantages, update (in this thread). Returns the step's metrics. */
+  async trainStep(): Promise<GRPOMetrics> {
     const step = this.#step;
+    const t0 = now();
+    const collected = await this.#collect(step);
+    const t1 = now();
+    const update = grpoUpdate({ policy: this.policy, optimizer: this.optimizer, rollouts: collected.rollouts, advantages: collected.advantages, valid: collected.valid, step, config: this.config });
+    const t2 = now();
+    this.#step = step + 1;
+    return this.#stepMetrics(step, collected, update, t2 - t1, t2 - t0);
+  }
+
+  /** Samples the step's groups, scores them and computes the advantages. */
+  async #collect(step: number): Promise<Collected<TSample, TState>> {
+    const c = this.config;
     const t0 = now();
     const prompts = this.promptsForStep(step);
     const groups = await this.policy.sample({ prompts, groupSize: c.groupSize, seed: deriveSeed(c.seed, step, 1), mode: 'train' });
@@ -198,13 +299,15 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
     const t1 = now();
     const checked = await scoreRewards(this.reward, { prompts: rolloutPrompts, samples: rollouts.map((r) => r.sample), groupIds });
     const t2 = now();
-    const { advantages, valid, fractionZeroStd, groupStds } = this.#advantages(checked, groupIds);
-    const update = this.#update(rollouts, advantages, valid, step);
-    const t3 = now();
-    this.#step = step + 1;
+    return { rollouts, checked, ...this.#advantages(checked, groupIds), samplingSeconds: t1 - t0, judgingSeconds: t2 - t1 };
+  }
+
+  #stepMetrics(step: number, collected: Collected<TSample, TState>, update: GRPOMetrics, updateSeconds: number, stepSeconds: number): GRPOMetrics {
+    const c = this.config;
+    const { checked, groupStds, fractionZeroStd } = collected;
     const rewards = checked.rewards.filter((r): r is number => r !== null);
     const metrics: GRPOMetrics = {
-      step: this.#step,
+      step: step + 1,
       epoch: ((step + 1) * c.promptsPerStep) / this.prompts.length,
       reward: rewards.length > 0 ? rewards.reduce((a, b) => a + b, 0) / rewards.length : Number.NaN,
       reward_std: groupStds.length > 0 ? groupStds.reduce((a, b) => a + b, 0) / groupStds.length : 0,
@@ -213,10 +316,10 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
       ...update,
       learning_rate: c.learningRate,
       ...checked.metrics,
-      'time/sampling': t1 - t0,
-      'time/judging': t2 - t1,
-      'time/update': t3 - t2,
-      'time/step': t3 - t0,
+      'time/sampling': collected.samplingSeconds,
+      'time/judging': collected.judgingSeconds,
+      'time/update': updateSeconds,
+      'time/step': stepSeconds,
     };
     for (const [key, values] of Object.entries(checked.details)) {
       const present = values.filter((v): v is number => v !== null);
@@ -237,21 +340,22 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
     return metrics;
   }
 
-  /** Writes `checkpoint-<step>` in `outputDir` and returns its path. */
+  /** Writes `checkpoint-<step>` in `outputDir` and returns its path (outside `train` with `updateInWorker` off). */
   async save(): Promise<string> {
+    return this.#save(undefined);
+  }
+
+  async #save(worker: WorkerUpdater | undefined): Promise<string> {
     if (!this.config.outputDir) throw new GrpoError('invalid_options', 'save: no outputDir in the config');
     const folder = join(this.config.outputDir, `checkpoint-${this.#step}`);
-    await saveGrpoCheckpoint({
-      folder,
-      parameters: this.policy.parameters,
-      optimizer: this.optimizer,
-      state: { step: this.#step, policy: this.policy.describe(), config: { ...this.config }, trainerState: { step: this.#step } },
-    });
+    const state: GRPOCheckpointState = { step: this.#step, policy: this.policy.describe(), config: { ...this.config }, trainerState: { step: this.#step } };
+    if (worker) await worker.save(folder, state);
+    else await saveGrpoCheckpoint({ folder, parameters: this.policy.parameters, optimizer: this.optimizer, state });
     for (const cb of this.callbacks) await cb.onSave?.({ step: this.#step, path: folder });
     return folder;
   }
 
-  async #resume(resumeFrom: string): Promise<void> {
+  async #resume(resumeFrom: string, worker: WorkerUpdater | undefined): Promise<void> {
     let folder = resumeFrom;
     if (resumeFrom === 'latest') {
       if (!this.config.outputDir) throw new GrpoError('invalid_options', 'resumeFrom "latest" needs outputDir');
@@ -259,10 +363,18 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
       if (!latest) throw new GrpoError('checkpoint_error', `no checkpoint in ${this.config.outputDir}`);
       folder = latest;
     }
-    const { config } = await loadGrpoCheckpoint({ folder, parameters: this.policy.parameters, optimizer: this.optimizer });
-    if (JSON.stringify(config.policy) !== JSON.stringify(this.policy.describe())) {
-      throw new GrpoError('checkpoint_error', `checkpoint ${folder} was written for another policy: ${JSON.stringify(config.policy)}`);
+    // Check the kind of policy before touching any weights.
+    const header = await readGrpoCheckpointConfig(folder);
+    if (JSON.stringify(header.policy) !== JSON.stringify(this.policy.describe())) {
+      throw new GrpoError('checkpoint_error', `checkpoint ${folder} was written for another policy: ${JSON.stringify(header.policy)}`);
     }
+    if (worker) {
+      const loaded = await worker.load(folder);
+      assignFlowWeights(this.policy as unknown as FlowPolicy, loaded.weights);
+      this.#step = loaded.step;
+      return;
+    }
+    const { config } = await loadGrpoCheckpoint({ folder, parameters: this.policy.parameters, optimizer: this.optimizer });
     this.#step = config.step;
   }
 
@@ -287,86 +399,6 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
     }
     return { advantages: plain.advantages, valid: plain.valid, fractionZeroStd: plain.fractionZeroStd, groupStds: plain.groupStds };
   }
-
-  #update(rollouts: Rollout<TSample, TState>[], advantages: number[], valid: boolean[], step: number): GRPOMetrics {
-    const c = this.config;
-    const total = this.policy.stepCount();
-    const count = Math.max(1, Math.round(c.trainStepFraction * total));
-    const steps = permutation(total, deriveSeed(c.seed, step, 2))
-      .slice(0, count)
-      .sort((a, b) => a - b);
-    const trainable = rollouts.map((_, i) => i).filter((i) => valid[i]);
-    const sums = { loss: 0, gradNorm: 0, updates: 0, low: 0, high: 0, region: 0, tokens: 0, approxKl: 0, kl: 0, klCount: 0 };
-    if (trainable.length > 0) {
-      const size = Math.ceil(trainable.length / c.minibatches);
-      const epsilonHigh = c.epsilonHigh ?? c.epsilonLow;
-      for (let iteration = 0; iteration < c.numIterations; iteration++) {
-        for (let start = 0; start < trainable.length; start += size) {
-          const indices = trainable.slice(start, start + size);
-          const batch = indices.map((i) => rollouts[i] as Rollout<TSample, TState>);
-          const old = batch.map((r) => steps.map((k) => {
-            const v = r.logProbs[k];
-            if (v === undefined) throw new GrpoError('policy_error', `rollout has no log-prob for step ${k}`);
-            return v;
-          }));
-          const advantage = indices.map((i) => advantages[i] as number);
-          let kept: { ratio: Tensor; logProbs: Tensor; kl?: Tensor } | undefined;
-          const { loss, grads } = computeGradients(this.policy.parameters, () => {
-            const out = this.policy.logProbTensors({ rollouts: batch, steps, withKl: c.beta > 0 });
-            const result = grpoLossTensor({
-              logProbs: out.logProbs,
-              oldLogProbs: tf.tensor2d(old),
-              advantages: tf.tensor1d(advantage),
-              epsilonLow: c.epsilonLow,
-              epsilonHigh,
-              ...(out.kl ? { kl: out.kl } : {}),
-              beta: c.beta,
-              aggregation: c.lossType,
-            });
-            kept = { ratio: tf.keep(result.ratio), logProbs: tf.keep(out.logProbs), ...(out.kl ? { kl: tf.keep(out.kl) } : {}) };
-            return result.loss;
-          });
-          const lossValue = loss.dataSync()[0] as number;
-          loss.dispose();
-          const applied = applyGradients(this.policy.parameters, this.optimizer, grads, { maxGradNorm: c.maxGradNorm });
-          sums.loss += lossValue;
-          sums.gradNorm += applied.gradNorm;
-          sums.updates += 1;
-          if (kept) {
-            const newLogProbs = kept.logProbs.arraySync() as number[][];
-            const kl = kept.kl?.dataSync();
-            tf.dispose([kept.ratio, kept.logProbs, kept.kl].filter((t): t is Tensor => t !== undefined));
-            newLogProbs.forEach((row, r) =>
-              row.forEach((lp, k) => {
-                const o = (old[r] as number[])[k] as number;
-                const term = clippedSurrogateTerm(lp, o, advantage[r] as number, c.epsilonLow, epsilonHigh);
-                sums.low += term.lowClipped ? 1 : 0;
-                sums.high += term.highClipped ? 1 : 0;
-                sums.region += term.lowClipped || term.highClipped ? 1 : 0;
-                sums.approxKl += 0.5 * (lp - o) ** 2;
-                sums.tokens += 1;
-              }),
-            );
-            if (kl) {
-              for (const v of kl) sums.kl += v;
-              sums.klCount += kl.length;
-            }
-          }
-        }
-      }
-    }
-    const metrics: GRPOMetrics = {
-      loss: sums.updates > 0 ? sums.loss / sums.updates : 0,
-      grad_norm: sums.updates > 0 ? sums.gradNorm / sums.updates : 0,
-      'clip_ratio/low_mean': sums.tokens > 0 ? sums.low / sums.tokens : 0,
-      'clip_ratio/high_mean': sums.tokens > 0 ? sums.high / sums.tokens : 0,
-      'clip_ratio/region_mean': sums.tokens > 0 ? sums.region / sums.tokens : 0,
-      approx_kl: sums.tokens > 0 ? sums.approxKl / sums.tokens : 0,
-      num_updates: sums.updates,
-    };
-    if (c.beta > 0) metrics.kl = sums.klCount > 0 ? sums.kl / sums.klCount : 0;
-    return metrics;
-  }
 }
 
 /** Averages each metric over the steps that have it (finite values only). */
@@ -383,14 +415,4 @@ export function averageMetrics(steps: readonly GRPOMetrics[]): GRPOMetrics {
   const out: GRPOMetrics = {};
   for (const [k, { sum, count }] of Object.entries(sums)) out[k] = k === 'step' ? sum / count : sum / count;
   return out;
-}
-
-function permutation(n: number, seed: number): number[] {
-  const random = new SeededRandom(seed);
-  const order = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = random.integer(i + 1);
-    [order[i], order[j]] = [order[j] as number, order[i] as number];
-  }
-  return order;
 }
