@@ -135,6 +135,10 @@ describe('runPreferenceBenchmark', () => {
     expect((error as EvalError).code).toBe('judge_contract');
     const outOfRange = scriptedJudge('nan', (r) => ({ ok: true, assessment: assessment(r.modality, 1), probabilityA: Number.NaN }));
     await expect(runPreferenceBenchmark({ judge: outOfRange, pairs })).rejects.toMatchObject({ code: 'judge_contract' });
+    const noAssessment = scriptedJudge('empty', () => ({ ok: true, probabilityA: 0.5 }) as never);
+    await expect(runPreferenceBenchmark({ judge: noAssessment, pairs })).rejects.toThrow(/readable assessment/);
+    const undefinedResults = { name: 'holes', judge: async (requests: readonly unknown[]) => requests.map(() => undefined) as never };
+    await expect(runPreferenceBenchmark({ judge: undefinedResults, pairs })).rejects.toMatchObject({ code: 'judge_contract' });
   });
 
   it('stops when aborted', async () => {

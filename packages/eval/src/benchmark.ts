@@ -202,7 +202,16 @@ interface ReadCall {
 
 /** Reads one judge result into dataset terms. */
 function readCall(result: JudgeResult, order: ShownOrder, modality: Modality, tieMargin: number, judgeName: string): ReadCall {
-  if (!result.ok) return { prediction: null, probabilityA: null, error: { code: result.error.code, message: result.error.message } };
+  if (typeof result !== 'object' || result === null) {
+    throw new EvalError('judge_contract', `judge ${judgeName} returned ${String(result)} instead of a result`);
+  }
+  if (!result.ok) {
+    return { prediction: null, probabilityA: null, error: { code: String(result.error?.code ?? 'model_error'), message: String(result.error?.message ?? '') } };
+  }
+  const assessment = result.assessment as PairwiseAssessment | undefined;
+  if (typeof assessment?.winner !== 'string' || !/^(Image|Video) [12]$/.test(assessment.winner) || !Array.isArray(assessment.categories)) {
+    throw new EvalError('judge_contract', `judge ${judgeName} returned a success without a readable assessment (winner ${JSON.stringify(assessment?.winner)})`);
+  }
   const p = result.probabilityA;
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
     throw new EvalError('judge_contract', `judge ${judgeName} returned probabilityA ${String(p)} outside [0, 1]`);
