@@ -11,7 +11,9 @@ import type { RgbImage } from '@flex/criteria';
 
 const pairs = Number(process.env.FLEX_SYNTH_BENCH_PAIRS ?? 10_000);
 const statsPairs = Number(process.env.FLEX_SYNTH_BENCH_STATS_PAIRS ?? 2_000);
-const root = mkdtempSync(join(tmpdir(), 'flex-synth-bench-'));
+const base = process.env.FLEX_SYNTH_BENCH_DIR ?? tmpdir();
+mkdirSync(base, { recursive: true });
+const root = mkdtempSync(join(base, 'flex-synth-bench-'));
 
 try {
   // Reference: the PNG encode + write floor for the same number of files.
@@ -25,13 +27,13 @@ try {
   const referenceSeconds = (performance.now() - start) / 1000;
 
   start = performance.now();
-  const result = synthesize({ out: join(root, 'train'), pairs, seed: 0, split: 'train', width: 32 });
+  const result = await synthesize({ out: join(root, 'train'), pairs, seed: 0, split: 'train', width: 32 });
   const synthSeconds = (performance.now() - start) / 1000;
   console.log(`synthesize: ${pairs} image pairs at 32x32 in ${synthSeconds.toFixed(2)} s (${(pairs / synthSeconds).toFixed(0)} pairs/s); PNG write floor ${referenceSeconds.toFixed(2)} s; ratio ${(synthSeconds / referenceSeconds).toFixed(2)}`);
   console.log(`labels: ${JSON.stringify(result.labels)}`);
 
   start = performance.now();
-  synthesize({ out: join(root, 'test'), pairs: statsPairs, seed: 0, split: 'test', width: 32 });
+  await synthesize({ out: join(root, 'test'), pairs: statsPairs, seed: 0, split: 'test', width: 32 });
   const stats = await datasetStats({ data: join(root, 'test') });
   const statsSeconds = (performance.now() - start) / 1000;
   console.log(formatStats(stats));
