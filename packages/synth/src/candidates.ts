@@ -217,26 +217,31 @@ export function applyFault(scene: Scene, spec: PromptSpec, kind: FaultKind, seve
     }
     case 'relation': {
       const horizontal = spec.relation === 'left of' || spec.relation === 'right of';
-      // A mild fault brings the subjects level; a severe one swaps their sides.
-      const factor = s < 0.5 ? 0 : -1;
-      for (const o of out.objects) {
-        if (horizontal) o.x = clamp(0.5 + (o.x - 0.5) * factor + (factor === 0 ? rng.uniform(-0.04, 0.04) : 0), 0.05, 0.95);
-        else o.y = clamp(0.5 + (o.y - 0.5) * factor + (factor === 0 ? rng.uniform(-0.04, 0.04) : 0), 0.05, 0.95);
-      }
-      if (factor === 0) {
-        // Level: spread the two subjects along the other axis so they do not overlap.
-        const a = subjectIndices(out, spec.subjects[0] as Subject);
-        const b = subjectIndices(out, spec.subjects[1] as Subject);
+      const first = subjectIndices(out, spec.subjects[0] as Subject);
+      const second = subjectIndices(out, spec.subjects[1] as Subject);
+      if (s < 0.5) {
+        // Mild: the subjects end up level (one row each, both centred on the axis the relation is about).
         const place = (indices: number[], lane: number) =>
           indices.forEach((i, k) => {
             const o = out.objects[i] as SceneObject;
-            if (horizontal) o.y = lane + (k - (indices.length - 1) / 2) * 0.3 * 0.5;
-            else o.x = lane + (k - (indices.length - 1) / 2) * 0.3 * 0.5;
-            if (horizontal) o.x = clamp(0.5 + (k - (indices.length - 1) / 2) * 0.3, 0.1, 0.9);
-            else o.y = clamp(0.5 + (k - (indices.length - 1) / 2) * 0.3, 0.1, 0.9);
+            const r = sizeRadius[o.size];
+            const along = clamp(0.5 + (k - (indices.length - 1) / 2) * 0.31, r, 1 - r);
+            if (horizontal) {
+              o.x = along;
+              o.y = clamp(lane, r, 1 - r);
+            } else {
+              o.y = along;
+              o.x = clamp(lane, r, 1 - r);
+            }
           });
-        place(a, 0.27);
-        place(b, 0.73);
+        place(first, 0.27);
+        place(second, 0.73);
+      } else {
+        // Severe: the subjects swap sides.
+        for (const o of out.objects) {
+          if (horizontal) o.x = clamp(1 - o.x, 0, 1);
+          else o.y = clamp(1 - o.y, 0, 1);
+        }
       }
       break;
     }

@@ -108,3 +108,35 @@ describe('oracle', () => {
     expect(judgePair(spec, sceneFacts(c.scene), sceneFacts(c.scene), oracle).preferred).toBe('tie');
   });
 });
+
+describe('splits', () => {
+  const oracle = oracleOptionsSchema.parse({});
+  it('keep held-out contexts and combinations out of training, and use them in the held-out split', async () => {
+    const { samplePair } = await import('./pair');
+    for (let i = 0; i < 150; i++) {
+      const train = samplePair({ modality: 'image', seed: 1, split: 'train', oracle, sharedStyleRate: 0.3 }, i);
+      expect(train.heldOutCombination).toBe(false);
+      expect(heldOutContextIds).not.toContain(train.spec.context);
+      const held = samplePair({ modality: 'image', seed: 1, split: 'heldout-contexts', oracle, sharedStyleRate: 0.3 }, i);
+      expect(heldOutContextIds).toContain(held.spec.context);
+    }
+    const test = Array.from({ length: 150 }, (_, i) => samplePair({ modality: 'image', seed: 1, split: 'test', oracle, sharedStyleRate: 0.3 }, i));
+    expect(test.some((d) => d.heldOutCombination)).toBe(true);
+    // Splits draw different pairs from the same seed.
+    expect(test[0]!.prompt === samplePair({ modality: 'image', seed: 1, split: 'validation', oracle, sharedStyleRate: 0.3 }, 0).prompt && test[1]!.prompt === samplePair({ modality: 'image', seed: 1, split: 'validation', oracle, sharedStyleRate: 0.3 }, 1).prompt).toBe(false);
+  });
+  it('draws labels like noisy people: mostly, not always, the noiseless preference', async () => {
+    const { samplePair } = await import('./pair');
+    let decisive = 0;
+    let agree = 0;
+    for (let i = 0; i < 400; i++) {
+      const d = samplePair({ modality: 'image', seed: 2, split: 'train', oracle, sharedStyleRate: 0.3 }, i);
+      expect(d.label === 'tie').toBe(d.judgement.preferred === 'tie');
+      if (d.label === 'tie') continue;
+      decisive++;
+      if (d.label === d.judgement.preferred) agree++;
+    }
+    expect(agree / decisive).toBeGreaterThan(0.8);
+    expect(agree / decisive).toBeLessThan(0.97);
+  });
+});
