@@ -1,0 +1,129 @@
+import { encodeCompact, type Media, type PairwiseAssessment } from '@flex/criteria';
+import type { JudgeExample } from '@flex/model';
+import { type PairRecord, type Scene, describeScene, sceneFacts, sceneQuestions, scoreFacts, writePointwiseAssessment } from '@flex/synth';
+
+/**
+ * Training examples built from the embedded world (@flex/synth). Every example is laid out for the evidence-first
+ * sequence: the evidence lines (the description of each candidate) come first and are written before the prompt is
+ * visible, so they can only come from the media.
+ */
+
+/** The description of one image as the judge writes evidence: `evidence: 2 red circle left, …\n`. */
+export function descriptionExample(media: Media, scene: Scene): JudgeExample {
+  return { media: [media], prompt: '', completion: `evidence: ${describeScene(scene)}\n` };
+}
+
+/** Both candidates described, as the evidence of a pairwise assessment: `evidence 1: …\nevidence 2: …\n`. */
+export function pairDescriptionExample(a: Media, b: Media, sceneA: Scene, sceneB: Scene): JudgeExample {
+  return { media: [a, b], prompt: '', completion: `evidence 1: ${describeScene(sceneA)}\nevidence 2: ${describeScene(sceneB)}\n` };
+}
+
+/**
+ * Grounded questions about one image (counts, colours, shapes, positions, relations, background, faults): the
+ * evidence first, then the question (the prompt), then the answer in the description vocabulary.
+ */
+export function questionExamples(media: Media, scene: Scene, options: { limit?: number; offset?: number } = {}): JudgeExample[] {
+  const evidence = `evidence: ${describeScene(scene)}\n`;
+  const all = sceneQuestions(scene);
+  const offset = all.length === 0 ? 0 : (options.offset ?? 0) % all.length;
+  const rotated = [...all.slice(offset), ...all.slice(0, offset)];
+  return rotated.slice(0, options.limit ?? rotated.length).map((q) => ({ media: [media], prompt: q.question, completion: `${evidence}${q.answer}\n` }));
+}
+
+/**
+ * A prompt-conditioned check of one candidate (the pointwise mode): the exact facts of the scene scored against the
+ * prompt's requirements, written as a compact pointwise assessment (intent, evidence, criteria, scores).
+ */
+export function checkExample(record: Pick<PairRecord, 'spec' | 'prompt'>, media: Media, scene: Scene): JudgeExample {
+  const facts = sceneFacts(scene);
+  const score = scoreFacts({ spec: record.spec, facts });
+  const assessment = writePointwiseAssessment({ spec: record.spec, prompt: record.prompt, facts, score });
+  return { media: [media], prompt: record.prompt, completion: encodeCompact(assessment) };
+}
+
+/** A pairwise trace as an SFT example. */
+export function traceExample(prompt: string, a: Media, b: Media, assessment: PairwiseAssessment | string): JudgeExample {
+  return { media: [a, b], prompt, completion: typeof assessment === 'string' ? assessment : encodeCompact(assessment) };
+}
+
+/** One group of a description: "2 large red circle top left". */
+export interface DescribedGroup {
+  readonly count: number;
+  readonly size: string;
+  readonly colour: string;
+  readonly shape: string;
+  readonly position: string;
+}
+
+const groupPattern = /^(\d+) (?:(small|large) )?([a-z]+) ([a-z]+) ((?:top |bottom )?(?:left|right)|top|bottom|center)(?: .*)?$/;
+
+/** Reads the object groups of a description (`describeScene`'s vocabulary); unreadable parts are skipped. */
+export function parseDescription(text: string): { groups: DescribedGroup[]; background?: string } {
+  const groups: DescribedGroup[] = [];
+  let background: string | undefined;
+  for (const part of text.split(', ')) {
+    const p = part.trim();
+    const match = groupPattern.exec(p);
+    if (match) {
+      groups.push({ count: Number(match[1]), size: match[2] ?? 'medium', colour: match[3] as string, shape: match[4] as string, position: match[5] as string });
+    } else if (p.endsWith(' background')) background = p.slice(0, -' background'.length);
+  }
+  return background === undefined ? { groups } : { groups, background };
+}
+
+/** Per-attribute agreement between written and true descriptions. */
+export interface CaptionAccuracy {
+  /** Share of true object groups whose aligned written group has the right count. */
+  readonly count: number;
+  readonly colour: number;
+  readonly shape: number;
+  readonly position: number;
+  readonly size: number;
+  /** Share of images whose background is right. */
+  readonly background: number;
+  /** Share of images described exactly (the whole text). */
+  readonly exact: number;
+  /** Share of images with the right number of groups. */
+  readonly groups: number;
+  /** Images compared. */
+  readonly images: number;
+}
+
+/**
+ * Compares written descriptions with the true ones, attribute by attribute. Groups are aligned in their canonical
+ * left-to-right order; a missing or extra group counts as wrong on every attribute of the true group.
+ */
+export function compareDescriptions(pairs: readonly { written: string; truth: string }[]): CaptionAccuracy {
+  const sums = { count: 0, colour: 0, shape: 0, position: 0, size: 0, background: 0, exact: 0, groups: 0 };
+  let total = 0;
+  for (const { written, truth } of pairs) {
+    const w = parseDescription(written);
+    const t = parseDescription(truth);
+    if (written.trim() === truth.trim()) sums.exact++;
+    if (w.background === t.background) sums.background++;
+    if (w.groups.length === t.groups.length) sums.groups++;
+    t.groups.forEach((g, i) => {
+      total++;
+      const o = w.groups[i];
+      if (!o) return;
+      if (o.count === g.count) sums.count++;
+      if (o.colour === g.colour) sums.colour++;
+      if (o.shape === g.shape) sums.shape++;
+      if (o.position === g.position) sums.position++;
+      if (o.size === g.size) sums.size++;
+    });
+  }
+  const n = Math.max(1, pairs.length);
+  const g = Math.max(1, total);
+  return {
+    count: sums.count / g,
+    colour: sums.colour / g,
+    shape: sums.shape / g,
+    position: sums.position / g,
+    size: sums.size / g,
+    background: sums.background / n,
+    exact: sums.exact / n,
+    groups: sums.groups / n,
+    images: pairs.length,
+  };
+}

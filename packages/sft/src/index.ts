@@ -1,0 +1,15 @@
+export { SFTTrainer, sftConfigSchema } from './sft-trainer';
+export type { SFTConfig, SFTConfigInput, SFTTrainerOptions } from './sft-trainer';
+export { SftError } from './errors';
+export type { SftErrorCode } from './errors';
+export { descriptionExample, pairDescriptionExample, questionExamples, checkExample, traceExample, parseDescription, compareDescriptions } from './examples';
+export type { DescribedGroup, CaptionAccuracy } from './examples';
+export { drawWorldPairs } from './world';
+export type { WorldPair } from './world';
+export { pretrain, pretrainOptionsSchema, pretrainExamples, tokenizerCorpus, generateDescriptions, captionAccuracy } from './pretrain';
+export type { PretrainOptions, PretrainResult } from './pretrain';
+export { distill, distillOptionsSchema, traceFilterSchema, readTraces, keepTrace, traceStatistics, tracesFileOf, isShownSwapped } from './distill';
+export type { DistillOptions, DistillStats, TraceAnswer, TraceFilter, TraceRecord } from './distill';
+export { sft, sftOptionsSchema, judgeExamples, loadPairs } from './sft';
+export type { SftOptions, SftResult, JudgeExamplesOptions, LoadedPair } from './sft';
+export { baseImageCheckpoint } from './assets';
