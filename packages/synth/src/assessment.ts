@@ -58,10 +58,14 @@ export function writePairwiseAssessment(options: {
     });
     const k1 = c1.criteria[decisive] as CriterionScore;
     const k2 = (c2.criteria[decisive] ?? k1) as CriterionScore;
+    const winnerSeen = slot === 1 ? k1.seen : k2.seen;
+    const loserSeen = slot === 1 ? k2.seen : k1.seen;
     let catReason =
       decisiveGap < 1e-9
         ? `both are equal on ${categoryWords[c1.id] ?? c1.name.toLowerCase()}`
-        : `${slot === 1 ? label1 : label2} is better on ${k1.name.toLowerCase()}: ${slot === 1 ? k1.seen : k2.seen} against ${slot === 1 ? k2.seen : k1.seen}`;
+        : winnerSeen === loserSeen
+          ? `${slot === 1 ? label1 : label2} is slightly better on ${k1.name.toLowerCase()}`
+          : `${slot === 1 ? label1 : label2} is better on ${k1.name.toLowerCase()}: ${winnerSeen} against ${loserSeen}`;
     if (c1.id === 'D' && context !== undefined) catReason = `added because ${context.category.reason}; ${catReason}`;
     return { name: c1.name, dims, cat_reason: catReason, cat_winner: winnerLabel(modality, slot) };
   });

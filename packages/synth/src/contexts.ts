@@ -36,6 +36,8 @@ export interface ContextCriterion {
   readonly wanted: string;
   /** Score in [0, 1] of a candidate's style facts. */
   readonly score: (facts: StyleFacts) => number;
+  /** What a candidate shows for this criterion, in description words. */
+  readonly seen: (facts: StyleFacts) => string;
 }
 
 /** Weights of the categories A (semantic), B (quality), C (aesthetic), D (the context's own). Sum to 1. */
@@ -64,6 +66,10 @@ export interface ContextDefinition {
 const toneScore = (values: Partial<Record<BackgroundTone, number>>) => (f: StyleFacts) => values[f.tone] ?? 0;
 const kindScore = (values: Partial<Record<BackgroundKind, number>>) => (f: StyleFacts) => values[f.kind] ?? 0;
 const clamp01 = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+const seenBackground = (f: StyleFacts) => `${f.tone} ${f.kind} background`;
+const seenScale = (f: StyleFacts) => (f.scale >= 0.7 ? 'large shapes' : f.scale <= 0.3 ? 'small shapes' : 'medium shapes');
+const seenColour = (f: StyleFacts) => (f.muted >= 0.25 ? 'muted colour' : f.dim >= 0.25 ? 'dim colour' : 'vivid colour');
+const seenLayout = (f: StyleFacts) => (f.imbalance >= 0.3 ? 'off-center' : f.clutter >= 0.25 ? 'cluttered' : f.spread >= 0.5 ? 'spread out' : 'compact');
 const peak = (value: number, at: number, width: number) => clamp01(1 - Math.abs(value - at) / width);
 
 /** Every context of the world. Two are held out of training splits (see {@link heldOutContextIds}). */
@@ -78,9 +84,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Minimalism & Iconic Clarity',
       reason: 'an app icon must read at a glance',
       criteria: [
-        { name: 'Plain flat backdrop', wanted: 'flat background', score: kindScore({ flat: 1, gradient: 0.4, texture: 0 }) },
-        { name: 'Light backdrop', wanted: 'light background', score: toneScore({ light: 1, warm: 0.6, cool: 0.2, dark: 0 }) },
-        { name: 'Bold large shapes', wanted: 'large shapes', score: (f) => f.scale },
+        { name: 'Plain flat backdrop', wanted: 'flat background', score: kindScore({ flat: 1, gradient: 0.4, texture: 0 }), seen: seenBackground },
+        { name: 'Light backdrop', wanted: 'light background', score: toneScore({ light: 1, warm: 0.6, cool: 0.2, dark: 0 }), seen: seenBackground },
+        { name: 'Bold large shapes', wanted: 'large shapes', score: (f) => f.scale, seen: seenScale },
       ],
     },
   },
@@ -94,9 +100,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Calm Night Mood',
       reason: 'a night wallpaper should feel dark and quiet',
       criteria: [
-        { name: 'Dark night backdrop', wanted: 'dark background', score: toneScore({ dark: 1, cool: 0.7, warm: 0.1, light: 0 }) },
-        { name: 'Quiet uncluttered scene', wanted: 'few quiet objects', score: (f) => clamp01(1 - f.clutter) * clamp01(1.2 - f.count / 6) },
-        { name: 'Small gentle shapes', wanted: 'small slow shapes', score: (f) => clamp01(1 - f.scale) * (1 - 0.5 * f.speed) },
+        { name: 'Dark night backdrop', wanted: 'dark background', score: toneScore({ dark: 1, cool: 0.7, warm: 0.1, light: 0 }), seen: seenBackground },
+        { name: 'Quiet uncluttered scene', wanted: 'few quiet objects', score: (f) => clamp01(1 - f.clutter) * clamp01(1.2 - f.count / 6), seen: (f) => `${f.count} objects${f.clutter >= 0.25 ? ', cluttered' : ''}` },
+        { name: 'Small gentle shapes', wanted: 'small slow shapes', score: (f) => clamp01(1 - f.scale) * (1 - 0.5 * f.speed), seen: (f) => `${seenScale(f)}${f.speed > 0.6 ? ', fast' : ''}` },
       ],
     },
   },
@@ -110,9 +116,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Vivid Poster Impact',
       reason: 'a poster has to grab attention',
       criteria: [
-        { name: 'Dark contrasting backdrop', wanted: 'dark background', score: toneScore({ dark: 1, cool: 0.6, warm: 0.2, light: 0 }) },
-        { name: 'Vivid saturated colour', wanted: 'vivid colour', score: (f) => clamp01(1 - f.muted) * clamp01(1 - f.dim) },
-        { name: 'Large dominant shapes', wanted: 'large shapes', score: (f) => f.scale },
+        { name: 'Dark contrasting backdrop', wanted: 'dark background', score: toneScore({ dark: 1, cool: 0.6, warm: 0.2, light: 0 }), seen: seenBackground },
+        { name: 'Vivid saturated colour', wanted: 'vivid colour', score: (f) => clamp01(1 - f.muted) * clamp01(1 - f.dim), seen: seenColour },
+        { name: 'Large dominant shapes', wanted: 'large shapes', score: (f) => f.scale, seen: seenScale },
       ],
     },
   },
@@ -126,9 +132,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Cheerful Warmth',
       reason: "a children's book should feel warm and playful",
       criteria: [
-        { name: 'Warm light backdrop', wanted: 'warm background', score: toneScore({ warm: 1, light: 0.6, cool: 0.1, dark: 0 }) },
-        { name: 'Bright happy colour', wanted: 'bright colour', score: (f) => clamp01(1 - f.muted) * clamp01(1 - f.dim) },
-        { name: 'Storybook texture', wanted: 'textured background', score: kindScore({ texture: 1, gradient: 0.5, flat: 0 }) },
+        { name: 'Warm light backdrop', wanted: 'warm background', score: toneScore({ warm: 1, light: 0.6, cool: 0.1, dark: 0 }), seen: seenBackground },
+        { name: 'Bright happy colour', wanted: 'bright colour', score: (f) => clamp01(1 - f.muted) * clamp01(1 - f.dim), seen: seenColour },
+        { name: 'Storybook texture', wanted: 'textured background', score: kindScore({ texture: 1, gradient: 0.5, flat: 0 }), seen: seenBackground },
       ],
     },
   },
@@ -142,9 +148,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Retro Pixel Style',
       reason: 'the prompt asks for an arcade look',
       criteria: [
-        { name: 'Chunky pixel blocks', wanted: 'blocky pixels', score: (f) => peak(f.block, 0.7, 0.7) },
-        { name: 'Dark screen backdrop', wanted: 'dark background', score: toneScore({ dark: 1, cool: 0.5, warm: 0, light: 0 }) },
-        { name: 'Flat arcade backdrop', wanted: 'flat background', score: kindScore({ flat: 1, gradient: 0.3, texture: 0.2 }) },
+        { name: 'Chunky pixel blocks', wanted: 'blocky pixels', score: (f) => peak(f.block, 0.7, 0.7), seen: (f) => (f.block >= 0.25 ? 'blocky' : 'smooth pixels') },
+        { name: 'Dark screen backdrop', wanted: 'dark background', score: toneScore({ dark: 1, cool: 0.5, warm: 0, light: 0 }), seen: seenBackground },
+        { name: 'Flat arcade backdrop', wanted: 'flat background', score: kindScore({ flat: 1, gradient: 0.3, texture: 0.2 }), seen: seenBackground },
       ],
     },
   },
@@ -158,9 +164,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Faded Vintage Feel',
       reason: 'a vintage photo should look aged',
       criteria: [
-        { name: 'Film grain', wanted: 'grain', score: (f) => peak(f.noise, 0.6, 0.6) },
-        { name: 'Faded muted colour', wanted: 'muted colour', score: (f) => peak(f.muted, 0.7, 0.7) },
-        { name: 'Warm paper tone', wanted: 'warm background', score: toneScore({ warm: 1, light: 0.5, cool: 0.2, dark: 0.1 }) },
+        { name: 'Film grain', wanted: 'grain', score: (f) => peak(f.noise, 0.6, 0.6), seen: (f) => (f.noise >= 0.25 ? 'grainy' : 'no grain') },
+        { name: 'Faded muted colour', wanted: 'muted colour', score: (f) => peak(f.muted, 0.7, 0.7), seen: seenColour },
+        { name: 'Warm paper tone', wanted: 'warm background', score: toneScore({ warm: 1, light: 0.5, cool: 0.2, dark: 0.1 }), seen: seenBackground },
       ],
     },
   },
@@ -174,9 +180,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Precision & Legibility',
       reason: 'a diagram must be exact and easy to read',
       criteria: [
-        { name: 'Plain light page', wanted: 'light flat background', score: (f) => toneScore({ light: 1, warm: 0.5 })(f) * kindScore({ flat: 1, gradient: 0.5, texture: 0 })(f) },
-        { name: 'Crisp clean edges', wanted: 'crisp edges', score: (f) => clamp01(1 - f.blur - f.block) * clamp01(1 - f.noise) },
-        { name: 'Even spacing', wanted: 'even spacing', score: (f) => clamp01(1 - f.imbalance) * clamp01(1 - f.clutter) },
+        { name: 'Plain light page', wanted: 'light flat background', score: (f) => toneScore({ light: 1, warm: 0.5 })(f) * kindScore({ flat: 1, gradient: 0.5, texture: 0 })(f), seen: seenBackground },
+        { name: 'Crisp clean edges', wanted: 'crisp edges', score: (f) => clamp01(1 - f.blur - f.block) * clamp01(1 - f.noise), seen: (f) => (f.blur >= 0.25 ? 'blurred' : f.noise >= 0.25 ? 'noisy' : f.block >= 0.25 ? 'blocky' : 'crisp') },
+        { name: 'Even spacing', wanted: 'even spacing', score: (f) => clamp01(1 - f.imbalance) * clamp01(1 - f.clutter), seen: seenLayout },
       ],
     },
   },
@@ -190,9 +196,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Expressive Boldness',
       reason: 'abstract art is judged on its expression',
       criteria: [
-        { name: 'Rich textured ground', wanted: 'textured background', score: kindScore({ texture: 1, gradient: 0.5, flat: 0 }) },
-        { name: 'Intense colour', wanted: 'vivid colour', score: (f) => clamp01(1 - f.muted) },
-        { name: 'Dynamic spread', wanted: 'spread shapes', score: (f) => f.spread },
+        { name: 'Rich textured ground', wanted: 'textured background', score: kindScore({ texture: 1, gradient: 0.5, flat: 0 }), seen: seenBackground },
+        { name: 'Intense colour', wanted: 'vivid colour', score: (f) => clamp01(1 - f.muted), seen: seenColour },
+        { name: 'Dynamic spread', wanted: 'spread shapes', score: (f) => f.spread, seen: seenLayout },
       ],
     },
   },
@@ -206,9 +212,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Soft Dreamy Atmosphere',
       reason: 'the prompt asks for a dreamy mood',
       criteria: [
-        { name: 'Soft focus', wanted: 'soft focus', score: (f) => peak(f.blur, 0.5, 0.5) },
-        { name: 'Gradient haze', wanted: 'gradient background', score: kindScore({ gradient: 1, flat: 0.3, texture: 0 }) },
-        { name: 'Cool twilight tone', wanted: 'cool background', score: toneScore({ cool: 1, dark: 0.5, light: 0.3, warm: 0.2 }) },
+        { name: 'Soft focus', wanted: 'soft focus', score: (f) => peak(f.blur, 0.5, 0.5), seen: (f) => (f.blur >= 0.25 ? 'soft' : 'crisp') },
+        { name: 'Gradient haze', wanted: 'gradient background', score: kindScore({ gradient: 1, flat: 0.3, texture: 0 }), seen: seenBackground },
+        { name: 'Cool twilight tone', wanted: 'cool background', score: toneScore({ cool: 1, dark: 0.5, light: 0.3, warm: 0.2 }), seen: seenBackground },
       ],
     },
   },
@@ -222,9 +228,9 @@ export const contextDefinitions: readonly ContextDefinition[] = [
       name: 'Clean Professional Look',
       reason: 'a slide should look tidy and restrained',
       criteria: [
-        { name: 'Light neutral backdrop', wanted: 'light background', score: toneScore({ light: 1, cool: 0.4, warm: 0.4, dark: 0 }) },
-        { name: 'Balanced layout', wanted: 'balanced layout', score: (f) => clamp01(1 - f.imbalance) * clamp01(1 - f.clutter) },
-        { name: 'Restrained medium scale', wanted: 'medium shapes', score: (f) => peak(f.scale, 0.5, 0.6) },
+        { name: 'Light neutral backdrop', wanted: 'light background', score: toneScore({ light: 1, cool: 0.4, warm: 0.4, dark: 0 }), seen: seenBackground },
+        { name: 'Balanced layout', wanted: 'balanced layout', score: (f) => clamp01(1 - f.imbalance) * clamp01(1 - f.clutter), seen: seenLayout },
+        { name: 'Restrained medium scale', wanted: 'medium shapes', score: (f) => peak(f.scale, 0.5, 0.6), seen: seenScale },
       ],
     },
   },

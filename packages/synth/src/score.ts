@@ -127,7 +127,7 @@ function semanticCriteria(spec: PromptSpec, facts: SceneFacts): CriterionScore[]
   });
   if (spec.subjects.length === 1) {
     const s = subjectCriteria[0] as (typeof subjectCriteria)[number];
-    out.push({ key: 'A.count.0', name: `Count of ${s.plural}`, score: s.countScore, wanted: `${s.subject.count} ${s.subject.colour} ${s.subject.shape}`, seen: `${s.group.length} ${s.subject.colour} ${s.subject.shape}`, met: s.countScore >= 0.75 });
+    out.push({ key: 'A.count.0', name: `Count of ${s.plural}`, score: s.countScore, wanted: `${s.subject.count} ${s.subject.colour} ${s.subject.shape}`, seen: summariseObjects(s.group), met: s.countScore >= 0.75 });
     out.push({ key: 'A.attributes.0', name: `${s.subject.size !== undefined ? 'Size, colour' : 'Colour'} and shape of the ${s.plural}`, score: s.attribute, wanted: s.wanted, seen: s.seen, met: s.attribute >= 0.75 });
   } else {
     for (const s of subjectCriteria) {
@@ -244,25 +244,11 @@ export function styleFacts(facts: SceneFacts): StyleFacts {
   };
 }
 
-function styleSeen(name: string, style: StyleFacts): string {
-  const lower = name.toLowerCase();
-  if (/backdrop|page|ground|tone|haze/.test(lower)) return `${style.tone} ${style.kind} background`;
-  if (/grain/.test(lower)) return style.noise >= 0.25 ? 'grainy' : 'no grain';
-  if (/blocks/.test(lower)) return style.block >= 0.25 ? 'blocky' : 'smooth pixels';
-  if (/focus/.test(lower)) return style.blur >= 0.25 ? 'soft' : 'crisp';
-  if (/colour/.test(lower)) return style.muted >= 0.25 ? 'muted colour' : style.dim >= 0.25 ? 'dim colour' : 'vivid colour';
-  if (/shapes|scale/.test(lower)) return style.scale >= 0.7 ? 'large shapes' : style.scale <= 0.3 ? 'small shapes' : 'medium shapes';
-  if (/spread|spacing|layout/.test(lower)) return style.imbalance >= 0.3 ? 'off-center' : style.spread >= 0.5 ? 'spread out' : 'compact';
-  if (/edges/.test(lower)) return style.blur >= 0.25 ? 'blurred' : style.noise >= 0.25 ? 'noisy' : 'crisp';
-  if (/quiet|uncluttered/.test(lower)) return `${style.count} objects${style.clutter >= 0.25 ? ', cluttered' : ''}`;
-  return '';
-}
-
 function contextCriteria(facts: SceneFacts, context: ContextDefinition): CriterionScore[] {
   const style = styleFacts(facts);
   return context.category.criteria.map((c, i) => {
     const score = clamp01(c.score(style));
-    return { key: `D.${i}`, name: c.name, score, wanted: c.wanted, seen: styleSeen(c.name, style), met: score >= 0.75 };
+    return { key: `D.${i}`, name: c.name, score, wanted: c.wanted, seen: c.seen(style), met: score >= 0.75 };
   });
 }
 
