@@ -51,6 +51,16 @@ describe('pixel-level perception', () => {
     expect(facts.objects).toHaveLength(1);
     expect(facts.objects[0]).toMatchObject({ colour: 'yellow', shape: 'star', motion: 'left', speed: 'fast' });
   });
+  it('scores a correct video above a frozen one and one with the wrong motion', () => {
+    const video = promptSpecSchema.parse({ modality: 'video', subjects: [{ count: 1, colour: 'green', shape: 'square', motion: 'right' }], context: null });
+    const scene = { ...referenceScene(video, { ...style, sizes: ['large'], motions: ['right'], speed: 'fast' }, 6), frames: 8 };
+    const good = scoreGeneration({ spec: video, media: renderScene({ scene, width: 32 }) });
+    expect(good.categories.A).toBeGreaterThan(0.9);
+    for (const kind of ['motion', 'frozen', 'flicker'] as const) {
+      const bad = scoreGeneration({ spec: video, media: renderScene({ scene: applyFault(scene, video, kind, 0.9, new Rng(2)), width: 32 }) });
+      expect(bad.utility, kind).toBeLessThan(good.utility - 0.05);
+    }
+  });
   it('scores a correct render above faulty ones (semantic, quality, aesthetic)', () => {
     const scene = referenceScene(spec, style, 2);
     const good = scoreGeneration({ spec, media: renderScene({ scene, width: 32 }) });

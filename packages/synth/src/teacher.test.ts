@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { imagePairwiseAssessmentSchema, pointwiseAssessmentSchema, slotOfWinner, videoPairwiseAssessmentSchema } from '@flex/criteria';
-import { describeFacts } from './describe';
+import { describeFacts, describeScene } from './describe';
 import { oracleOptionsSchema } from './oracle';
 import { recordOfDraft, samplePair } from './pair';
 import type { PairRecord } from './pair';
@@ -57,6 +57,10 @@ describe('simulated teacher', () => {
       if (result.ok && (slotOfWinner(result.assessment.winner) === 1 ? 'A' : 'B') === r.oracle.preferred) perfectRight++;
     }
     expect(perfectRight / perfectDecisive).toBeGreaterThan(0.97);
+    // A teacher that perceives perfectly writes exactly the canonical descriptions as evidence.
+    const record = records('image', 1)[0]!;
+    const result = perfect.assessRecord(record);
+    if (result.ok) expect(result.assessment.evidence).toEqual([describeScene(record.a.scene), describeScene(record.b.scene)]);
   });
 
   it('detects swapped media through the Teacher interface and needs the record', async () => {
