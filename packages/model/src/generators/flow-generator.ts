@@ -16,7 +16,8 @@ import { promptFeaturesUnchecked } from './prompt-features';
  * space-to-depth and 3×3 conv, a bottleneck conv, nearest upsampling + skip, and an output conv whose 12 channels are rearranged
  * back to pixels; every block is modulated (FiLM) by an embedding of σ and the prompt features. Videos run
  * their frames through the same convs with a learned frame embedding in the modulation and, at the
- * bottleneck, a mix of the mean over frames (so frames agree on content while differing in motion).
+ * bottleneck, a mix of the mean over frames (so frames agree on content while differing in motion). A global
+ * context (the bottleneck's spatial mean, mixed and added back) lets distant parts of the layout agree.
  */
 
 /** Configuration of a {@link FlowGenerator} (stored in checkpoints). */
@@ -86,6 +87,7 @@ export class FlowGenerator {
   readonly #convUp: SameConv2d;
   readonly #convOut: SameConv2d;
   readonly #temporal?: Linear;
+  readonly #global: Linear;
   readonly #films: Film[];
   readonly #coordinates: tf.Tensor4D;
 
@@ -102,6 +104,7 @@ export class FlowGenerator {
     this.#convDown = new SameConv2d(p, 'conv_down', 4 * c, 2 * c);
     this.#convMid = new SameConv2d(p, 'conv_mid', 2 * c, 2 * c);
     if (config.modality === 'video') this.#temporal = new Linear(p, 'temporal', 2 * c, 2 * c, { std: 0.02 });
+    this.#global = new Linear(p, 'global', 2 * c, 2 * c, { std: 0.02 });
     this.#convUp = new SameConv2d(p, 'conv_up', 3 * c, c);
     this.#convOut = new SameConv2d(p, 'conv_out', c, 12);
     this.#films = [
@@ -142,10 +145,22 @@ export class FlowGenerator {
   }
 
   /**
-   * The predicted velocity. `x` `[B, ...sampleShape]` (model space, [−1, 1] at σ = 0), `sigma` `[B]`,
+   * The predicted velocity v = (x − x̂₀)/σ, from the network's prediction x̂₀ of the clean sample (see
+   * {@link predictData}). `x` `[B, ...sampleShape]` (model space, [−1, 1] at σ = 0), `sigma` `[B]` in (0, 1],
    * `prompt` `[B, promptBuckets]` (from {@link promptFeatures}). Returns a tensor shaped like `x`.
+   * With this parametrisation the last Euler step to σ = 0 lands exactly on x̂₀, a clean sample, where a
+   * small network predicting v directly leaves high-frequency noise (it cannot reproduce ε at low σ).
    */
   velocity(x: tf.Tensor, sigma: tf.Tensor1D, prompt: tf.Tensor2D): tf.Tensor {
+    return tf.tidy(() => {
+      const b = x.shape[0] as number;
+      const s = tf.maximum(sigma, 1e-3).reshape([b, ...x.shape.slice(1).map(() => 1)]);
+      return x.sub(this.predictData(x, sigma, prompt)).div(s);
+    });
+  }
+
+  /** The network's prediction x̂₀ of the clean sample from x_σ (model space), shaped like `x`. */
+  predictData(x: tf.Tensor, sigma: tf.Tensor1D, prompt: tf.Tensor2D): tf.Tensor {
     const { size: s, frames, modality, channels: c } = this.config;
     const expected = [x.shape[0] as number, ...this.sampleShape];
     if (x.shape.join() !== expected.join()) throw new ModelError('shape_error', `velocity: x must be [${expected}], got [${x.shape}]`);
@@ -173,8 +188,11 @@ export class FlowGenerator {
       const h1 = gelu(filmIn.apply(this.#convIn.apply(spaceToDepth2(withCoords)), embedding)) as tf.Tensor4D;
       const h2 = gelu(filmDown.apply(this.#convDown.apply(spaceToDepth2(h1)), embedding)) as tf.Tensor4D;
       let h3 = gelu(filmMid.apply(this.#convMid.apply(h2), embedding)) as tf.Tensor4D;
+      const q = s / 4;
+      // Global context: the mean over the grid, mixed and added back everywhere (layout needs the whole image).
+      const pooled = h3.reshape([n, q * q, 2 * c]).mean(1);
+      h3 = h3.add(this.#global.apply(pooled).reshape([n, 1, 1, 2 * c])) as tf.Tensor4D;
       if (this.#temporal) {
-        const q = s / 4;
         const perFrame = h3.reshape([b, f, q * q, 2 * c]);
         const context = this.#temporal.apply(perFrame.mean(1)).reshape([b, 1, q * q, 2 * c]);
         h3 = perFrame.add(context).reshape([n, q, q, 2 * c]) as tf.Tensor4D;
@@ -188,8 +206,9 @@ export class FlowGenerator {
 
   /**
    * The flow-matching (rectified flow) training loss on a batch of clean samples: draws σ ~ U(0, 1) and
-   * ε ~ N(0, 1) from `seed`, builds x_σ = (1 − σ)x₀ + σε and returns mean((v_θ(x_σ, σ) − (ε − x₀))²).
-   * `data` `[B, ...sampleShape]` in pixel space [0, 1].
+   * ε ~ N(0, 1) from `seed`, builds x_σ = (1 − σ)x₀ + σε and returns the velocity error
+   * ‖v_θ − (ε − x₀)‖² = ‖x̂₀ − x₀‖²/σ², with the weight 1/σ² softened to 1/(σ² + 0.04) so that tiny σ do not
+   * dominate. `data` `[B, ...sampleShape]` in pixel space [0, 1].
    */
   flowMatchingLoss(data: tf.Tensor, prompt: tf.Tensor2D, seed: number): tf.Scalar {
     return tf.tidy(() => {
@@ -204,8 +223,8 @@ export class FlowGenerator {
       const sigma = tf.tensor1d(sigmas);
       const sb = sigma.reshape([b, ...data.shape.slice(1).map(() => 1)]);
       const xt = x0.mul(tf.sub(1, sb)).add(noise.mul(sb));
-      const target = noise.sub(x0);
-      return tf.mean(tf.square(this.velocity(xt, sigma, prompt).sub(target))) as tf.Scalar;
+      const squared = tf.square(this.predictData(xt, sigma, prompt).sub(x0)).reshape([b, -1]).mean(1);
+      return squared.div(tf.square(sigma).add(0.04)).mean() as tf.Scalar;
     });
   }
 
