@@ -193,6 +193,17 @@ function boxSmooth(image: RgbImage): RgbImage {
   return { width, height, data: out };
 }
 
+/** Spread (σ in pixels) of an anti-aliased, unblurred edge, measured on clean renders. */
+const EDGE_SIGMA = 0.45;
+
+/** Inverse error function (Winitzki's approximation, relative error < 2e-3). */
+function inverseErf(x: number): number {
+  const a = 0.147;
+  const ln = Math.log(1 - x * x);
+  const first = 2 / (Math.PI * a) + ln / 2;
+  return Math.sign(x) * Math.sqrt(Math.sqrt(first * first - ln / a) - first);
+}
+
 function median(values: number[]): number {
   if (values.length === 0) return 0;
   const sorted = values.slice().sort((a, b) => a - b);
@@ -322,6 +333,7 @@ export function perceiveImage(image: RgbImage, options: PerceiveImageOptions = {
   }
   // Shapes and sizes: fit templates to each object's coverage over its local background.
   const owner = new Int32Array(width * height).fill(-1);
+  const edgeRatios: number[] = [];
   comps.forEach((c, i) => {
     for (const p of c.pixels) owner[p] = i;
   });
@@ -355,6 +367,20 @@ export function perceiveImage(image: RgbImage, options: PerceiveImageOptions = {
       total += a;
     }
     if (total <= 0) return;
+    // Edge steepness for the blur estimate: the largest step between neighbours around this object.
+    let steepest = 0;
+    for (let y = window.y0; y <= window.y1; y++) for (let x = window.x0; x <= window.x1; x++) {
+      const p = y * width + x;
+      if (owner[p] !== -1 && owner[p] !== i) continue;
+      for (const q of [x < window.x1 ? p + 1 : -1, y < window.y1 ? p + width : -1]) {
+        if (q < 0 || (owner[q] !== -1 && owner[q] !== i)) continue;
+        let d = 0;
+        for (let k = 0; k < 3; k++) d += Math.abs((data[p * 3 + k] as number) - (data[q * 3 + k] as number));
+        steepest = Math.max(steepest, d);
+      }
+    }
+    const contrast = direction.reduce((a, v) => a + Math.abs(v), 0);
+    if (contrast > 0.25) edgeRatios.push(Math.min(0.999, steepest / contrast));
     const fitted = fitShape(coverage, window, width, side, cx / total, cy / total);
     const o = objects[i] as PerceivedObject;
     objects[i] = { ...o, shape: fitted.shape, size: fitted.size };
@@ -388,30 +414,13 @@ export function perceiveImage(image: RgbImage, options: PerceiveImageOptions = {
   let kind: BackgroundKind = 'flat';
   if (texture > 0.025 + 0.12 * sigma) kind = 'texture';
   else if (Math.abs(slope) > 0.08) kind = 'gradient';
-  // Blur: steepest step across object edges relative to the object's contrast with the background.
-  const ratios: number[] = [];
-  for (const c of comps) {
-    let steepest = 0;
-    for (const p of c.pixels) {
-      const x = p % width;
-      const y = Math.floor(p / width);
-      for (const q of [x > 0 ? p - 1 : -1, x < width - 1 ? p + 1 : -1, y > 0 ? p - width : -1, y < height - 1 ? p + width : -1]) {
-        if (q < 0 || objectMask[q] === 1) continue;
-        let d = 0;
-        for (let k = 0; k < 3; k++) d += Math.abs((data[p * 3 + k] as number) - (data[q * 3 + k] as number));
-        steepest = Math.max(steepest, d);
-      }
-    }
-    let contrast = 0;
-    const core = objects[comps.indexOf(c)];
-    if (core !== undefined) {
-      const rgb = colourRgb[core.colour];
-      for (let k = 0; k < 3; k++) contrast += Math.abs((rgb[k] as number) * gain - (bgMean[k] as number) * gain);
-    }
-    if (contrast > 0.2) ratios.push(steepest / contrast);
-  }
-  const sharpness = ratios.length === 0 ? 1 : median(ratios);
-  const blur = clamp01((0.75 - sharpness) / 0.45);
+  // Blur: a Gaussian-blurred step of contrast C has a largest pixel step C·erf(0.5 / (σ√2)); invert it for σ in
+  // pixels (less the spread anti-aliasing alone gives), then express σ as a share of the image side.
+  const ratio = edgeRatios.length === 0 ? 0.999 : median(edgeRatios);
+  const sigmaEffective = 0.5 / (Math.SQRT2 * inverseErf(ratio));
+  const sigmaBlur = Math.sqrt(Math.max(0, sigmaEffective * sigmaEffective - EDGE_SIGMA * EDGE_SIGMA));
+  // × 1.6: the largest of many edge steps overstates sharpness (edges cross pixels at every phase); measured on renders.
+  const blur = clamp01((1.6 * sigmaBlur) / (0.05 * side));
   // Blocks: share of the gradient energy on a block grid, against the share expected by chance.
   let block = 0;
   for (let b = 2; b <= Math.max(2, Math.round(side * 0.14)); b++) {
@@ -433,7 +442,8 @@ export function perceiveImage(image: RgbImage, options: PerceiveImageOptions = {
   // Clipping: channels burnt out at 1.
   let pinned = 0;
   for (let i = 0; i < data.length; i++) if ((data[i] as number) >= 0.996) pinned++;
-  const clip = clamp01((pinned / data.length - 0.01) / 0.25);
+  // Overexposure also shows as an exposure gain above 1 in the objects' colour fit.
+  const clip = clamp01(Math.max((pinned / data.length - 0.01) / 0.6, weightSum > 0 ? (gain - 1.02) / 1.4 : 0));
   // Clutter: grey pixels far from their row's background level, beyond what the noise explains.
   let clutterPixels = 0;
   for (let p = 0; p < width * height; p++) {
