@@ -36,7 +36,7 @@ export function synthCommand(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const options = parseOptions(synthOptionsSchema, raw);
       const progress = createProgress({ label: `synth ${options.split}`, total: options.pairs, unit: 'pairs', quiet: options.quiet });
-      const result = synthesize({
+      const result = await synthesize({
         out: options.out,
         modality: options.modality,
         pairs: options.pairs,
