@@ -1,2 +1,12 @@
 export { dpoLoss, dpoLossOptionsSchema, dpoLossTypeSchema, softplus } from './losses';
 export type { DpoLossOptions, DpoLossType, DpoPairLoss, PreferenceLogProbs } from './losses';
+export { dpoLossTensor } from './tensor-losses';
+export type { PreferenceLogProbTensors, DpoLossTensors } from './tensor-losses';
+export { curatePreferences, curationOptionsSchema, shownSwapped } from './curate';
+export type { CurationPair, CurationOptions, CurationStats, PreferenceRecord } from './curate';
+export { DPOTrainer, dpoConfigSchema, referenceLogProbs } from './dpo-trainer';
+export type { DPOConfig, DPOConfigInput, DPOTrainerOptions, DpoExample } from './dpo-trainer';
+export { curate, curateOptionsSchema, dpo, dpoOptionsSchema, readPreferenceExamples, preferenceFiles } from './files';
+export type { CurateOptions, DpoOptions } from './files';
+export { DpoError } from './errors';
+export type { DpoErrorCode } from './errors';

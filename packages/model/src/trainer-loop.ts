@@ -200,6 +200,25 @@ export function epochMicroBatches(keys: readonly string[], batchSize: number, se
 }
 
 /**
+ * tfjs's Adam restores β1^t and β2^t with `pow` in `setWeights`, while training multiplies them step by step in
+ * float32; the two differ in the last bits for some t, which breaks bit-exact resume. This recomputes them the way
+ * training does (one float32 product per step).
+ */
+export function restoreAdamBetaPowers(optimizer: tf.AdamOptimizer): void {
+  const adam = optimizer as unknown as { iterations: number; beta1: number; beta2: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
+  const powers = (beta: number) => {
+    const b = Math.fround(beta);
+    let acc = b;
+    for (let i = 0; i < adam.iterations; i++) acc = Math.fround(acc * b);
+    return acc;
+  };
+  tf.tidy(() => {
+    adam.accBeta1.assign(tf.scalar(powers(adam.beta1)));
+    adam.accBeta2.assign(tf.scalar(powers(adam.beta2)));
+  });
+}
+
+/**
  * The loop itself. `SFTTrainer` and `DPOTrainer` wrap it with their task; use it directly for a custom loss.
  */
 export class TrainingLoop<E> {
@@ -319,6 +338,7 @@ export class TrainingLoop<E> {
     if (!loaded.optimizer) throw new ModelError('invalid_options', `checkpoint ${directory} has no optimizer state to resume from`);
     this.optimizer.dispose();
     this.optimizer = loaded.optimizer;
+    restoreAdamBetaPowers(this.optimizer);
     const state = loaded.trainerState as TrainerState | undefined;
     if (!state || typeof state.globalStep !== 'number') throw new ModelError('invalid_options', `checkpoint ${directory} has no trainer state to resume from`);
     return state;

@@ -11,9 +11,9 @@ import { compareDescriptions, parseDescription } from './examples';
 
 let data: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   data = mkdtempSync(join(tmpdir(), 'distill-'));
-  synthesize({ out: join(data, 'train'), pairs: 24, seed: 2, width: 16, overwrite: true });
+  await synthesize({ out: join(data, 'train'), pairs: 24, seed: 2, width: 16, overwrite: true });
   data = join(data, 'train');
 });
 
