@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadCandidateMedia, readAllPairs, readManifest } from './dataset';
+import { loadCandidateMedia, readAllPairs, readManifest, validateDataset } from './dataset';
 import { SynthError } from './errors';
 import { renderFrame } from './render';
 import { datasetStats } from './stats';
@@ -42,6 +42,7 @@ describe('datasets on disk', () => {
     expect(manifest).toMatchObject({ modality: 'video', split: 'train', seed: 3, pairs: 6, width: 24, frames: 8, generatorVersion: result.manifest.generatorVersion });
     const records = await readAllPairs({ data: out });
     expect(records).toHaveLength(6);
+    expect(await validateDataset({ data: out })).toEqual({ ok: true, value: { pairs: 6 } });
     const record = records[0]!;
     expect(record.a.media).toHaveLength(8);
     const media = loadCandidateMedia(out, record, 'a') as Video;
@@ -68,6 +69,12 @@ describe('datasets on disk', () => {
     const error = await readAllPairs({ data: out }).catch((e: unknown) => e);
     expect(SynthError.isInstance(error)).toBe(true);
     expect(error).toMatchObject({ code: 'malformed_record', line: 2 });
+    const report = await validateDataset({ data: out });
+    expect(report.ok).toBe(false);
+    if (!report.ok) expect(report.error.problems).toEqual([
+      expect.objectContaining({ code: 'malformed_record', line: 2 }),
+      expect.objectContaining({ code: 'count_mismatch' }),
+    ]);
     writeFileSync(file, `${lines[0]}\n`);
     appendFileSync(file, '{not json\n');
     await expect(readAllPairs({ data: out })).rejects.toMatchObject({ code: 'malformed_record', line: 2 });

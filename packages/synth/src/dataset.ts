@@ -178,6 +178,72 @@ export function parseRecordLine(text: string, line: number, file: string = datas
   return parsed.data;
 }
 
+/** One problem found by {@link validateDataset}. */
+export interface DatasetProblem {
+  readonly code: 'malformed_record' | 'missing_media' | 'invalid_manifest' | 'missing_manifest' | 'count_mismatch' | 'duplicate_id';
+  readonly message: string;
+  /** 1-based line in pairs.jsonl, when the problem is a line. */
+  readonly line?: number;
+}
+
+/** Options of {@link validateDataset}. */
+export const validateDatasetOptionsSchema = z.object({
+  data: z.string().min(1),
+  /** Also check that every media file exists. Default true. */
+  media: z.boolean().default(true),
+  /** Stop after this many problems. Default 20. */
+  maxProblems: z.number().int().positive().default(20),
+});
+/** Input of {@link validateDataset}. */
+export type ValidateDatasetOptions = z.input<typeof validateDatasetOptionsSchema>;
+
+/**
+ * Check a whole dataset without throwing: the manifest, every line (its number is reported), unique ids, the record
+ * count against the manifest and, optionally, that every media file exists. Problems are returned as values.
+ */
+export async function validateDataset(options: ValidateDatasetOptions): Promise<{ ok: true; value: { pairs: number } } | { ok: false; error: { code: 'invalid_dataset'; problems: DatasetProblem[] } }> {
+  const o = validateDatasetOptionsSchema.parse(options);
+  const problems: DatasetProblem[] = [];
+  let manifest: Manifest | undefined;
+  try {
+    manifest = readManifest(o.data);
+  } catch (error) {
+    if (SynthError.isInstance(error)) problems.push({ code: error.code === 'missing_manifest' ? 'missing_manifest' : 'invalid_manifest', message: error.message });
+    else throw error;
+  }
+  const file = join(o.data, datasetFiles.pairs);
+  let pairs = 0;
+  if (existsSync(file)) {
+    const ids = new Set<string>();
+    const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+    let line = 0;
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === '') continue;
+      if (problems.length >= o.maxProblems) break;
+      try {
+        const record = parseRecordLine(text, line, file);
+        pairs++;
+        if (ids.has(record.id)) problems.push({ code: 'duplicate_id', message: `${file}:${line}: duplicate id ${record.id}`, line });
+        ids.add(record.id);
+        if (o.media) {
+          for (const path of [...record.a.media, ...record.b.media]) {
+            if (!existsSync(join(o.data, path))) problems.push({ code: 'missing_media', message: `${file}:${line}: missing ${path}`, line });
+          }
+        }
+      } catch (error) {
+        if (SynthError.isInstance(error)) problems.push({ code: 'malformed_record', message: error.message, line });
+        else throw error;
+      }
+    }
+    lines.close();
+  } else problems.push({ code: 'missing_manifest', message: `no ${datasetFiles.pairs} in ${o.data}` });
+  if (manifest !== undefined && problems.length < o.maxProblems && pairs !== manifest.pairs) {
+    problems.push({ code: 'count_mismatch', message: `manifest says ${manifest.pairs} pairs, pairs.jsonl holds ${pairs}` });
+  }
+  return problems.length === 0 ? { ok: true, value: { pairs } } : { ok: false, error: { code: 'invalid_dataset', problems } };
+}
+
 /** Read every record of a dataset into memory (small datasets; prefer {@link readPairs}). */
 export async function readAllPairs(options: ReadPairsOptions): Promise<PairRecord[]> {
   const out: PairRecord[] = [];
