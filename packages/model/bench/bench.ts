@@ -66,7 +66,7 @@ function referenceStep(): { tokensPerSecond: number; stepSeconds: number; parame
  * Data-parallel reference step on 2 worker threads (one wasm engine each): each computes the gradients of
  * half the batch, the main thread averages them, applies Adam and sends the new weights back.
  */
-async function dataParallelStep(workers = 2): Promise<{ tokensPerSecond: number; stepSeconds: number }> {
+async function dataParallelStep(workers = 2): Promise<{ tokensPerSecond: number; stepSeconds: number; overheadSeconds: number }> {
   const model = buildReference();
   const optimizer = createOptimizer({ learningRate: 1e-3 });
   const [batch, length] = [16, 128];
@@ -86,6 +86,7 @@ async function dataParallelStep(workers = 2): Promise<{ tokensPerSecond: number;
   };
   await sendWeights();
   const times: number[] = [];
+  const overheads: number[] = [];
   try {
     for (let step = 0; step < 7; step++) {
       const t0 = performance.now();
@@ -97,6 +98,7 @@ async function dataParallelStep(workers = 2): Promise<{ tokensPerSecond: number;
           return reply;
         }),
       );
+      const t1 = performance.now();
       const grads = model.parameters.variables().map((v, i) => {
         const sum = new Float32Array(v.size);
         for (const r of replies) {
@@ -107,7 +109,9 @@ async function dataParallelStep(workers = 2): Promise<{ tokensPerSecond: number;
       });
       applyGradients(model.parameters, optimizer, grads, { maxGradNorm: 1 });
       await sendWeights();
-      times.push(performance.now() - t0);
+      const t2 = performance.now();
+      times.push(t2 - t0);
+      overheads.push(t2 - t1);
       sample();
     }
   } finally {
@@ -116,7 +120,7 @@ async function dataParallelStep(workers = 2): Promise<{ tokensPerSecond: number;
     model.dispose();
   }
   const stepSeconds = median(times.slice(2)) / 1000;
-  return { tokensPerSecond: (batch * length) / stepSeconds, stepSeconds };
+  return { tokensPerSecond: (batch * length) / stepSeconds, stepSeconds, overheadSeconds: median(overheads.slice(2)) / 1000 };
 }
 
 await runMain(async () => {
@@ -132,7 +136,7 @@ await runMain(async () => {
       `${ref.stepSeconds.toFixed(3)} s/step, ${Math.round(ref.tokensPerSecond)} tokens/s, ~${modelGflops.toFixed(1)} GFLOP/s = ${((100 * modelGflops) / gflops).toFixed(0)}% of matMul`,
   );
   const parallel = await dataParallelStep();
-  console.log(`data-parallel reference step on 2 worker threads: ${parallel.stepSeconds.toFixed(3)} s/step, ${Math.round(parallel.tokensPerSecond)} tokens/s (${(parallel.tokensPerSecond / ref.tokensPerSecond).toFixed(2)}x one thread)`);
+  console.log(`data-parallel reference step on 2 worker threads: ${parallel.stepSeconds.toFixed(3)} s/step, ${Math.round(parallel.tokensPerSecond)} tokens/s (${(parallel.tokensPerSecond / ref.tokensPerSecond).toFixed(2)}x one thread; averaging + Adam + weight broadcast ${parallel.overheadSeconds.toFixed(3)} s of it)`);
   const referencePeakRss = peakRss;
   const judge = await judgeBench({ sample });
   clearInterval(sampler);

@@ -174,6 +174,15 @@ export class BradleyTerryModel implements Judge {
     return results;
   }
 
+  /** An independent copy with the same weights (e.g. the frozen reference model of DPO). */
+  clone(): BradleyTerryModel {
+    const copy = new BradleyTerryModel(this.config, this.tokenizer, { name: this.name });
+    const names = this.parameters.names();
+    const variables = this.parameters.variables();
+    copy.parameters.assign(Object.fromEntries(names.map((name, i) => [name, variables[i] as tf.Tensor])));
+    return copy;
+  }
+
   /** Disposes every tensor the model holds. */
   dispose(): void {
     this.backbone.dispose();

@@ -60,7 +60,12 @@ describe('FlexJudgeModel', () => {
     const accuracy = tokenAccuracy(model.logits(batch), batch.targets, batch.lossMask);
     expect(accuracy.dataSync()[0]).toBeGreaterThan(0.3);
     accuracy.dispose();
+    const frozen = model.clone();
     const scored = model.scoreCompletions(examples());
+    expect(frozen.scoreCompletions(examples())).toEqual(scored);
+    trainStep({ parameters: model.parameters, optimizer, loss: () => model.loss(batch) });
+    expect(frozen.scoreCompletions(examples())).toEqual(scored);
+    frozen.dispose();
     expect(scored[0]!.tokens).toBe(completionTokens);
     expect(scored[0]!.sum).toBeGreaterThan(s[0] as number);
     optimizer.dispose();

@@ -419,6 +419,15 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     return results.map((r) => r ?? { ok: false, error: { code: 'aborted', message: 'the call was aborted before this request ran' } });
   }
 
+  /** An independent copy with the same weights (e.g. the frozen reference model of DPO). */
+  clone(): FlexJudgeModel {
+    const copy = new FlexJudgeModel(this.config, this.tokenizer, { layout: this.layout, name: this.name });
+    const names = this.parameters.names();
+    const variables = this.parameters.variables();
+    copy.parameters.assign(Object.fromEntries(names.map((name, i) => [name, variables[i] as tf.Tensor])));
+    return copy;
+  }
+
   /** Disposes every tensor the model holds. */
   dispose(): void {
     this.backbone.dispose();
