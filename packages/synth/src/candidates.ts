@@ -311,13 +311,16 @@ export interface Candidate {
   readonly faults: readonly Fault[];
 }
 
-/** Draw a candidate with given faults: the reference scene for the style, then each fault applied in turn. */
+/** Build a candidate with given faults: the reference scene for the style, then each fault applied in turn (no-ops are dropped). */
 export function buildCandidate(spec: PromptSpec, style: CandidateStyle, faults: readonly { kind: FaultKind; severity: number }[], seed: number): Candidate {
   const rng = new Rng(seed);
   let scene = referenceScene(spec, style, rng.int(0, 0x7fffffff));
   const applied: Fault[] = [];
   for (const f of faults) {
-    scene = applyFault(scene, spec, f.kind, f.severity, rng.fork(f.kind));
+    const next = applyFault(scene, spec, f.kind, f.severity, rng.fork(f.kind));
+    // A fault that changes nothing (e.g. recolouring a subject another fault removed) is not recorded.
+    if (JSON.stringify(next) === JSON.stringify(scene)) continue;
+    scene = next;
     applied.push({ kind: f.kind, category: categoryOfFault(f.kind), severity: f.severity });
   }
   return { scene, faults: applied };
