@@ -1,5 +1,20 @@
-import type { Media } from '@flex/criteria';
-import { promptText, referenceScene, renderScene, Rng, samplePromptSpec, sampleStyle, scoreGeneration, type PromptSpec } from '@flex/synth';
+import { isVideo, type Judge, type JudgeRequest, type JudgeResult, type Media, type RgbImage } from '@flex/criteria';
+import {
+  mixSeed,
+  perceiveMedia,
+  perceiveWithErrors,
+  promptText,
+  referenceScene,
+  renderScene,
+  Rng,
+  samplePromptSpec,
+  sampleStyle,
+  scoreFacts,
+  scoreGeneration,
+  writePairwiseAssessment,
+  type PromptSpec,
+  type SceneFacts,
+} from '@flex/synth';
 
 /**
  * Glue between @flex/synth and the generators, for the scripts and the benchmark only (the library never
@@ -34,4 +49,67 @@ export function renderPrompt(prompt: WorldPrompt, size: number, seed: number): M
 /** The pixel oracle's utility of a generation for its prompt, in [0, 1]. */
 export function oracleScore(prompt: WorldPrompt, media: Media): number {
   return scoreGeneration({ spec: prompt.spec, media }).utility;
+}
+
+/** A grid PNG: rows of media (videos as their frames side by side), each pixel scaled `zoom` times. */
+export async function writeGrid(options: { file: string; rows: readonly (readonly Media[])[]; zoom?: number }): Promise<void> {
+  const { PNG } = await import('pngjs');
+  const { writeFile } = await import('node:fs/promises');
+  const zoom = options.zoom ?? 4;
+  const tiles = options.rows.map((row) => row.flatMap((m) => (isVideo(m) ? [...m.frames] : [m])));
+  const side = (tiles[0]?.[0] as RgbImage | undefined)?.width ?? 1;
+  const cell = side * zoom + 2;
+  const width = Math.max(...tiles.map((r) => r.length)) * cell;
+  const height = tiles.length * cell;
+  const png = new PNG({ width, height });
+  png.data.fill(255);
+  tiles.forEach((row, r) =>
+    row.forEach((image, c) => {
+      for (let y = 0; y < image.height * zoom; y++) {
+        for (let x = 0; x < image.width * zoom; x++) {
+          const source = (Math.floor(y / zoom) * image.width + Math.floor(x / zoom)) * 3;
+          const target = ((r * cell + y) * width + c * cell + x) * 4;
+          for (let k = 0; k < 3; k++) png.data[target + k] = Math.round((image.data[source + k] as number) * 255);
+          png.data[target + 3] = 255;
+        }
+      }
+    }),
+  );
+  await writeFile(options.file, PNG.sync.write(png));
+}
+
+/**
+ * A simulated Flex judge that works on pixels: it recovers each candidate's facts with the pixel oracle's
+ * perception, adds the simulated teacher's perception errors, scores both and writes a Flex assessment
+ * (@flex/synth's writer). A stand-in until trained judges exist: it shares the oracle's scoring, so it
+ * cannot show reward hacking the way a learned judge can.
+ */
+export function pixelTeacherJudge(options: { specs: ReadonlyMap<string, PromptSpec>; seed: number; temperature?: number }): Judge {
+  const temperature = options.temperature ?? 0.05;
+  const perceived = new WeakMap<Media, SceneFacts>();
+  let call = 0;
+  const factsOf = (media: Media): SceneFacts => {
+    let facts = perceived.get(media);
+    if (!facts) {
+      facts = perceiveWithErrors(perceiveMedia(media), {}, mixSeed(options.seed, call++));
+      perceived.set(media, facts);
+    }
+    return facts;
+  };
+  return {
+    name: 'pixel-teacher',
+    async judge(requests: readonly JudgeRequest[]): Promise<JudgeResult[]> {
+      return requests.map((request): JudgeResult => {
+        const spec = options.specs.get(request.prompt);
+        if (!spec) return { ok: false, error: { code: 'invalid_request', message: `unknown prompt: ${request.prompt}` } };
+        const first = factsOf(request.a);
+        const second = factsOf(request.b);
+        const scoreFirst = scoreFacts({ spec, facts: first });
+        const scoreSecond = scoreFacts({ spec, facts: second });
+        const assessment = writePairwiseAssessment({ spec, prompt: request.prompt, first: { facts: first, score: scoreFirst }, second: { facts: second, score: scoreSecond } });
+        const difference = scoreFirst.utility - scoreSecond.utility;
+        return { ok: true, assessment, probabilityA: 1 / (1 + Math.exp(-difference / temperature)) };
+      });
+    },
+  };
 }

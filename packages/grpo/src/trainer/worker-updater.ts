@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { activeBackend, tf } from '@flex/model';
 import { GrpoError } from '../errors';
@@ -121,11 +123,17 @@ function spawnUpdateWorker(): Worker {
   const entry = new URL('./update-worker.ts', here).href;
   let api: string;
   try {
-    api = createRequire(here).resolve('tsx/esm/api');
+    // The ESM entry of tsx's register API, located through its package.json (works under any loader).
+    const require = createRequire(here);
+    const manifest = require.resolve('tsx/package.json');
+    const exportsMap = (require(manifest) as { exports: Record<string, { import?: { default?: string } }> }).exports;
+    const relative = exportsMap['./esm/api']?.import?.default;
+    if (!relative) throw new Error('tsx has no ./esm/api export');
+    api = pathToFileURL(join(dirname(manifest), relative)).href;
   } catch (error) {
     throw new GrpoError('not_available', 'updateInWorker from TypeScript source needs the tsx package', { cause: error });
   }
-  const bootstrap = `require(${JSON.stringify(api)}).register(); import(${JSON.stringify(entry)}).catch((error) => { throw error; });`;
+  const bootstrap = `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); }).catch((error) => process.nextTick(() => { throw error; }));`;
   return new Worker(bootstrap, { eval: true, execArgv: ['--conditions=@flex/source'] });
 }
 
