@@ -12,3 +12,4 @@ export * from './baselines';
 export * from './table';
 export * from './win-rate';
 export * from './suite';
+export * from './train-bradley-terry';
