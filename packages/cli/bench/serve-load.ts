@@ -73,12 +73,25 @@ async function serverMain(): Promise<void> {
   const model = benchModel();
   const judge = benchJudge(model);
   await judge.judge(pairs().slice(0, 2)); // warm-up: the first call compiles kernels
-  const server = await createJudgeServer({ judge, modelName, port: 0, maxBatch, batchWindowMs, maxQueue: 4096, countTokens: (text) => model.tokenizer.encode(text).length });
   const sizes: number[] = [];
+  const server = await createJudgeServer({
+    judge,
+    modelName,
+    port: 0,
+    maxBatch,
+    batchWindowMs,
+    maxQueue: 4096,
+    countTokens: (text) => model.tokenizer.encode(text).length,
+    logger: (entry) => {
+      if (entry.event === 'batch') sizes.push(Number(/\d+/.exec(entry.message)?.[0]));
+    },
+  });
+  const cpu = process.cpuUsage();
   process.stdout.write(`LISTENING ${server.port}\n`);
   process.once('SIGTERM', () => {
     void server.close().then(() => {
-      process.stdout.write(`STATS ${JSON.stringify({ ...server.stats, sizes })}\n`);
+      const used = process.cpuUsage(cpu);
+      process.stdout.write(`STATS ${JSON.stringify({ ...server.stats, sizes, cpuSeconds: (used.user + used.system) / 1e6 })}\n`);
       process.exit(0);
     });
   });
@@ -94,7 +107,7 @@ async function main(): Promise<void> {
 
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--server'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
-  const stats = new Promise<Record<string, number>>((resolve) => {
+  const stats = new Promise<Record<string, unknown>>((resolve) => {
     lines.on('line', (line) => {
       if (line.startsWith('STATS ')) resolve(JSON.parse(line.slice(6)));
     });
@@ -126,7 +139,7 @@ async function main(): Promise<void> {
   );
   const servedSeconds = (performance.now() - started) / 1000;
   child.kill('SIGTERM');
-  const server = await stats;
+  const server = await stats as Record<string, number> & { sizes: number[] };
 
   // In-process: the same pairs, the same judge, in batches of maxBatch.
   await initBackend({ backend: 'wasm' });
@@ -134,8 +147,11 @@ async function main(): Promise<void> {
   const judge = benchJudge(model);
   await judge.judge(requests.slice(0, 2));
   const t1 = performance.now();
+  const cpu = process.cpuUsage();
   const local = await judge.judge(requests);
   const localSeconds = (performance.now() - t1) / 1000;
+  const localCpu = process.cpuUsage(cpu);
+  const localCpuSeconds = (localCpu.user + localCpu.system) / 1e6;
 
   const ids = new Set<string>();
   let answered = 0;
@@ -200,10 +216,15 @@ async function main(): Promise<void> {
     server_batches: server['batches'],
     server_mean_batch: round(requestsCount / (server['batches'] as number)),
     server_largest_batch: server['largestBatch'],
+    server_batch_sizes: server.sizes.join(' '),
     in_process_ok: localOk,
     in_process_seconds: round(localSeconds),
     in_process_pairs_per_s: round(requestsCount / localSeconds),
     served_over_in_process_throughput: round(localSeconds / servedSeconds, 3),
+    // CPU seconds: robust on a shared machine, where wall times of runs made one after the other are not.
+    server_cpu_seconds: round(server['cpuSeconds'] as number),
+    in_process_cpu_seconds: round(localCpuSeconds),
+    server_cpu_over_in_process: round((server['cpuSeconds'] as number) / localCpuSeconds, 3),
   };
   if (failures.length > 0) console.log(`failures (first 3): ${failures.slice(0, 3).join(' | ')}`);
   console.log(
@@ -211,7 +232,7 @@ async function main(): Promise<void> {
       `${figures.served_requests_per_s} req/s, p50 ${figures.latency_ms_p50} ms, p95 ${figures.latency_ms_p95} ms, p99 ${figures.latency_ms_p99} ms; ` +
       `${figures.server_batches} batches (mean ${figures.server_mean_batch}, largest ${figures.server_largest_batch})`,
   );
-  console.log(`in-process: ${figures.in_process_pairs_per_s} pairs/s in batches of ${maxBatch}; served/in-process throughput ${figures.served_over_in_process_throughput}; same text ${sameText}/${succeeded}, same assessment ${sameAsInProcess}/${parsed}, same winner ${sameWinner}/${parsed}`);
+  console.log(`in-process: ${figures.in_process_pairs_per_s} pairs/s in batches of ${maxBatch}; served/in-process throughput ${figures.served_over_in_process_throughput} (wall), CPU ${figures.server_cpu_seconds} s served vs ${figures.in_process_cpu_seconds} s in-process; same text ${sameText}/${succeeded}, same assessment ${sameAsInProcess}/${parsed}, same winner ${sameWinner}/${parsed}`);
   console.log(JSON.stringify(figures));
   model.dispose();
   if (figures.lost > 0 || figures.duplicated > 0 || matched !== parsed || succeeded !== requestsCount) process.exitCode = 1;
