@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { BOS, Tokenizer, UNK, buildTokenizer, specialTokens, splitPieces } from './tokenizer';
 
 const compact = [
@@ -50,5 +51,19 @@ describe('tokenizer', () => {
     expect(() => Tokenizer.fromJSON({ kind: 'other' })).toThrow(expect.objectContaining({ code: 'tokenizer_error' }));
     expect(() => buildTokenizer({ corpus: compact, vocabSize: 20 })).toThrow(expect.objectContaining({ code: 'tokenizer_error' }));
     expect(() => buildTokenizer({ corpus: 'x' as never })).toThrow(expect.objectContaining({ code: 'invalid_options' }));
+  });
+
+  it('round-trips any printable ASCII text and newlines exactly (property)', () => {
+    const tokenizer = buildTokenizer({ corpus: compact, vocabSize: 200 });
+    const printable = fc.string({ unit: fc.constantFrom(...'\n abc XYZ 0123456789|\\:.,;!?-_()&\'"'.split('')), maxLength: 80 });
+    fc.assert(
+      fc.property(printable, (text) => {
+        const ids = tokenizer.encode(text);
+        expect(ids).not.toContain(UNK);
+        expect(tokenizer.decode(ids)).toBe(text);
+        expect(splitPieces(text).join('')).toBe(text);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
