@@ -13,3 +13,4 @@ export * from './table';
 export * from './win-rate';
 export * from './suite';
 export * from './train-bradley-terry';
+export * from './fixed-rubric';
