@@ -113,3 +113,18 @@ export function pixelTeacherJudge(options: { specs: ReadonlyMap<string, PromptSp
     },
   };
 }
+
+/**
+ * A scalar stand-in for a pointwise reward model: the utility the simulated teacher computes from its own
+ * (error-prone) perception of the pixels. Same information as {@link pixelTeacherJudge}, but one number per
+ * sample — the pointwise arm of the benchmark until a trained Bradley–Terry model is given.
+ */
+export function pixelTeacherScore(options: { specs: ReadonlyMap<string, PromptSpec>; seed: number }): (prompt: string, media: Media, index: number) => number | null {
+  let call = 0;
+  return (prompt, media) => {
+    const spec = options.specs.get(prompt);
+    if (!spec) return null;
+    const facts = perceiveWithErrors(perceiveMedia(media), {}, mixSeed(options.seed, 'scalar', call++));
+    return scoreFacts({ spec, facts }).utility;
+  };
+}
