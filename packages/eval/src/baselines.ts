@@ -128,7 +128,11 @@ export const modelCheckpointJudgeLoader: CheckpointJudgeLoader = async ({ dir, k
 export const loadBaselineOptionsSchema = z.object({
   /** Which baseline. */
   id: z.enum(baselineIds),
-  /** The checkpoint folder, for `scalar-bt`, `fixed-rubric`, `flex-sft`, `flex-sft-dpo`. */
+  /**
+   * The checkpoint folder, for `scalar-bt` (the `<out>/final` of {@link trainBradleyTerry}), `fixed-rubric` (the
+   * `<out>/final` of @flex/sft's `sft()` trained on the traces {@link rewriteFixedRubric} wrote), `flex-sft`,
+   * `flex-sft-dpo`.
+   */
   checkpoint: z.string().min(1).optional(),
   /** Loads a judge from a checkpoint folder. Default {@link modelCheckpointJudgeLoader} (@flex/model). */
   loadCheckpointJudge: z.custom<CheckpointJudgeLoader>((v) => typeof v === 'function').optional(),
