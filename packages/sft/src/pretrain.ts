@@ -2,7 +2,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { encodeCompact, type Media } from '@flex/criteria';
-import { FlexJudgeModel, type JudgeExample, type TrainerCallbacks, buildJudgeTokenizer, initBackend, saveCheckpoint, splitEvidence } from '@flex/model';
+import { FlexJudgeModel, type JudgeExample, type MetricsEntry, type TrainerCallbacks, buildJudgeTokenizer, initBackend, loadCheckpoint, saveCheckpoint, splitEvidence } from '@flex/model';
 import { type Scene, SimulatedTeacher, describeScene } from '@flex/synth';
 import { parseSftOptions } from './errors';
 import { type CaptionAccuracy, checkExample, compareDescriptions, descriptionExample, pairDescriptionExample, questionExamples } from './examples';
@@ -37,6 +37,10 @@ export const pretrainOptionsSchema = z.object({
   callbacks: z.array(z.custom<TrainerCallbacks>((v) => typeof v === 'object' && v !== null)).default([]),
   /** Resume from the latest checkpoint in `out`. Default false. */
   resume: z.boolean().default(false),
+  /** Stop after this many steps of a longer schedule (the data order and learning rates stay those of `maxSteps`). Default: run to the end. */
+  stopAfterSteps: z.number().int().min(1).optional(),
+  /** Use an existing checkpoint of this run instead of training (e.g. `<out>/checkpoint-1500`): only measure and save `final`. */
+  fromCheckpoint: z.string().min(1).optional(),
 });
 /** Input of {@link pretrainOptionsSchema}. */
 export type PretrainOptions = z.input<typeof pretrainOptionsSchema>;
@@ -113,16 +117,29 @@ export function captionAccuracy(model: FlexJudgeModel, items: readonly { media: 
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const o = parseSftOptions(pretrainOptionsSchema, options, 'pretrain options');
   await initBackend();
-  const train = drawWorldPairs({ seed: o.seed, split: 'train', count: o.pairs, size: o.imageSize });
-  const corpus = tokenizerCorpus(train.slice(0, Math.min(train.length, 800)));
-  const tokenizer = buildJudgeTokenizer({ prompts: corpus.prompts, texts: corpus.texts, vocabSize: o.vocabSize });
-  const model = FlexJudgeModel.create({ preset: o.preset, config: o.modelConfig, tokenizer, seed: o.seed, layout: 'evidence-first', name: 'flex-base' });
-  const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks });
   const heldOut = drawWorldPairs({ seed: o.seed + 1, split: 'test', count: Math.ceil(o.evalImages / 2), size: o.imageSize });
-  const evalExamples = pretrainExamples(heldOut.slice(0, 16), { questionsPerPair: 1, checks: o.checks });
   const config: SFTConfigInput = { outputDir: o.out, seed: o.seed, learningRate: 2e-3, warmupSteps: 50, batchSize: 16, numTrainEpochs: 1, loggingSteps: 20, saveSteps: 200, saveTotalLimit: 2, ...o.trainer } as SFTConfigInput;
-  const trainer = new SFTTrainer({ model, config, trainDataset: examples, evalDataset: evalExamples, callbacks: o.callbacks });
-  const result = await trainer.train(o.resume ? { resumeFrom: true } : {});
+  let model: FlexJudgeModel;
+  let result: { globalStep: number; status: string; lastLog?: MetricsEntry };
+  if (o.fromCheckpoint) {
+    // Measure and finalise a checkpoint of an earlier (possibly stopped) run: its own tokenizer and weights.
+    const loaded = await loadCheckpoint({ directory: o.fromCheckpoint, kind: 'flex-judge' });
+    model = loaded.model;
+    model.layout = 'evidence-first';
+    loaded.optimizer?.dispose();
+    const state = loaded.trainerState as { globalStep?: number; lastLog?: MetricsEntry } | undefined;
+    result = { globalStep: state?.globalStep ?? 0, status: 'from_checkpoint', ...(state?.lastLog ? { lastLog: state.lastLog } : {}) };
+  } else {
+    const train = drawWorldPairs({ seed: o.seed, split: 'train', count: o.pairs, size: o.imageSize });
+    const corpus = tokenizerCorpus(train.slice(0, Math.min(train.length, 800)));
+    const tokenizer = buildJudgeTokenizer({ prompts: corpus.prompts, texts: corpus.texts, vocabSize: o.vocabSize });
+    model = FlexJudgeModel.create({ preset: o.preset, config: o.modelConfig, tokenizer, seed: o.seed, layout: 'evidence-first', name: 'flex-base' });
+    const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks });
+    const evalExamples = pretrainExamples(heldOut.slice(0, 16), { questionsPerPair: 1, checks: o.checks });
+    const stop: TrainerCallbacks = { onStepEnd: (state) => (o.stopAfterSteps !== undefined && state.globalStep >= o.stopAfterSteps ? 'stop' : undefined) };
+    const trainer = new SFTTrainer({ model, config, trainDataset: examples, evalDataset: evalExamples, callbacks: [...o.callbacks, stop] });
+    result = await trainer.train(o.resume ? { resumeFrom: true } : {});
+  }
   const items = heldOut.flatMap((p) => [
     { media: p.a, scene: p.record.a.scene },
     { media: p.b, scene: p.record.b.scene },
@@ -137,10 +154,13 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     status: result.status,
     captionAccuracy: accuracy,
     parameters: model.parameters.count(),
-    vocabSize: tokenizer.size,
+    vocabSize: model.tokenizer.size,
     ...(result.lastLog ? { lastLog: { ...result.lastLog } } : {}),
   };
-  writeFileSync(join(o.out, 'pretrain-report.json'), `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config } }, null, 2)}\n`);
+  writeFileSync(
+    join(o.out, 'pretrain-report.json'),
+    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
+  );
   model.dispose();
   return report;
 }
