@@ -57,6 +57,9 @@ describe('flex serve', () => {
     const bad = captureIo();
     expect(await runCli(['serve', '--model', directory, '--port', 'http'], bad.io, [serveCommand])).toBe(2);
     expect(bad.err.join('')).toMatch(/^flex: --port: /);
+    const noKey = captureIo();
+    expect(await runCli(['serve', '--model', directory, '--api-key-env', 'FLEX_SERVE_TEST_UNSET_KEY'], noKey.io, [serveCommand])).toBe(2);
+    expect(noKey.err.join('')).toBe('flex: --api-key-env: the environment variable FLEX_SERVE_TEST_UNSET_KEY is not set\n');
     const missing = captureIo();
     expect(await runCli(['serve', '--model', join(directory, 'nothing'), '--port', '0', '--quiet'], missing.io, [serveCommand])).toBe(1);
     expect(missing.err.join('')).toMatch(/no checkpoint at .*nothing.*\[checkpoint_not_found\]/);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { Judge, PointwiseJudge } from '@flex/criteria';
+import { CliError } from '../errors';
 import { integerFlag, parseOptions } from '../options';
 import { closeOnSignals, type SignalSource } from '../serve/signals';
 import { createJudgeServer, isLoopbackHost, type JudgeServer } from '../serve/judge-server';
@@ -21,6 +22,8 @@ export const serveOptionsSchema = z.object({
   maxBodyMb: z.coerce.number().positive('must be positive').default(32),
   /** Name clients send as `model`. Default: the checkpoint's name. */
   servedModelName: z.string().min(1).optional(),
+  /** Require `Authorization: Bearer <key>`, the key read from this environment variable. Default: no authentication. */
+  apiKeyEnv: z.string().min(1).optional(),
   /** No startup or shutdown lines. */
   quiet: z.boolean().default(false),
 });
@@ -49,6 +52,9 @@ export async function serveCheckpoint(options: ServeCheckpointOptions, hooks: Se
   const say = (line: string) => {
     if (!o.quiet) write(`${line}\n`);
   };
+  if (o.apiKeyEnv !== undefined && !process.env[o.apiKeyEnv]) {
+    throw new CliError('invalid_option', `--api-key-env: the environment variable ${o.apiKeyEnv} is not set`);
+  }
   // Loaded on demand: every other `flex` command starts without TensorFlow.js.
   const { initBackend, loadCheckpoint } = await import('@flex/model');
   const backend = await initBackend();
@@ -71,6 +77,7 @@ export async function serveCheckpoint(options: ServeCheckpointOptions, hooks: Se
     batchWindowMs: o.batchWindowMs,
     maxBodyBytes: Math.round(o.maxBodyMb * 1024 * 1024),
     countTokens: (text) => model.tokenizer.encode(text).length,
+    ...(o.apiKeyEnv !== undefined ? { apiKeyEnvironmentVariable: o.apiKeyEnv } : {}),
   });
   const stopListening = closeOnSignals(server, {
     ...(hooks.signalSource ? { source: hooks.signalSource } : {}),
@@ -80,7 +87,7 @@ export async function serveCheckpoint(options: ServeCheckpointOptions, hooks: Se
   say(
     `flex serve: ${server.modelName} (${config.kind}, ${backend.backend} backend) on ${server.baseUrl} — max batch ${o.maxBatch}, window ${o.batchWindowMs} ms; Ctrl-C to stop`,
   );
-  if (!isLoopbackHost(o.host)) say(`warning: listening on ${o.host}, not loopback; the server has no authentication`);
+  if (!isLoopbackHost(o.host) && o.apiKeyEnv === undefined) say(`warning: listening on ${o.host}, not loopback, with no authentication (see --api-key-env)`);
   hooks.onListening?.(server);
   try {
     await server.closed;
@@ -104,6 +111,7 @@ export function serveCommand(program: Command): void {
     .option('--batch-window-ms <ms>', 'how long a batch waits for more requests', '10')
     .option('--max-body-mb <n>', 'largest request body in MiB', '32')
     .option('--served-model-name <name>', 'the model name clients send (default: the checkpoint name)')
+    .option('--api-key-env <VAR>', 'require "Authorization: Bearer <key>", the key read from this environment variable')
     .option('--quiet', 'no status lines', false)
     .action(async (raw: Record<string, unknown>) => {
       await serveCheckpoint(parseOptions(serveOptionsSchema, raw));

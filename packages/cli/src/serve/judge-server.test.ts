@@ -212,6 +212,24 @@ describe('batching, validation, failures and shutdown (fake judges)', () => {
     expect(server.stats).toMatchObject({ completed: 3, failed: 0, queued: 0, running: 0 });
   });
 
+  it('requires the API key from the environment when told to, without ever echoing it', async () => {
+    const { judge } = recordingJudge();
+    await expect(createJudgeServer({ judge, modelName: 'x', port: 0, apiKeyEnvironmentVariable: 'FLEX_SERVE_KEY', environment: {} })).rejects.toThrow(/FLEX_SERVE_KEY is not set/);
+    const logs: string[] = [];
+    const server = await start({ judge, apiKeyEnvironmentVariable: 'FLEX_SERVE_KEY', environment: { FLEX_SERVE_KEY: 'sk-serve-7f3a' }, logger: (e) => logs.push(e.message) });
+    const denied = await post(server.url, chatBody(imagePair(1)), { authorization: 'Bearer wrong' });
+    expect(denied.status).toBe(401);
+    expect(denied.json.error.code).toBe('invalid_api_key');
+    expect(JSON.stringify(denied.json)).not.toContain('sk-serve-7f3a');
+    expect((await post(server.url, chatBody(imagePair(1)))).status).toBe(401);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    const remote = new RemoteJudge({ baseUrl: server.baseUrl, model: 'tiny-flex', maxRetries: 0, environment: { OPENAI_API_KEY: 'sk-serve-7f3a' } });
+    const [result] = await remote.judge([imagePair(2)]);
+    expect(result!.ok).toBe(true);
+    expect(JSON.stringify(server)).not.toContain('sk-serve-7f3a');
+    expect(logs.join('\n')).not.toContain('sk-serve-7f3a');
+  });
+
   it('closes on SIGTERM (graceful) and a second signal forces it', async () => {
     const gate = deferred();
     const { judge } = recordingJudge({ gate: gate.promise });

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Judge, JudgeRequest, JudgeResult, PointwiseJudge, PointwiseRequest, PointwiseResult } from '@flex/criteria';
@@ -51,6 +52,13 @@ export const judgeServerOptionsSchema = z.strictObject({
   created: z.number().int().min(0).optional(),
   /** How long {@link JudgeServer.close} waits for in-flight work before cutting connections, in ms. Default 60 000. */
   shutdownTimeoutMs: z.number().int().min(0).default(60_000),
+  /**
+   * Require `Authorization: Bearer <key>` on every `/v1` route, the key read from this environment variable
+   * (never passed in code; the variable must be set). Default: no authentication (fine on loopback only).
+   */
+  apiKeyEnvironmentVariable: z.string().min(1).optional(),
+  /** Where the variable is read. Default `process.env`. */
+  environment: z.record(z.string(), z.string().optional()).optional(),
   /** Receives one entry per notable event (`listening`, `batch`, `judge_failed`, `closing`, `closed`). Default none. */
   logger: z.custom<(entry: JudgeServerLogEntry) => void>((value) => typeof value === 'function', 'must be a function').optional(),
 });
@@ -116,7 +124,14 @@ export async function createJudgeServer(options: JudgeServerOptions): Promise<Ju
   if (!parsed.success) {
     throw new ServeOptionsError(`invalid judge server options: ${parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
-  const o = parsed.data;
+  const { environment, ...o } = parsed.data;
+  let keyDigest: Buffer | undefined;
+  if (o.apiKeyEnvironmentVariable !== undefined) {
+    const key = (environment ?? process.env)[o.apiKeyEnvironmentVariable];
+    if (key === undefined || key === '') throw new ServeOptionsError(`invalid judge server options: the environment variable ${o.apiKeyEnvironmentVariable} is not set`);
+    // Only a digest is kept: the key itself is in no field, log line or error.
+    keyDigest = createHash('sha256').update(key).digest();
+  }
   const created = o.created ?? Math.floor(Date.now() / 1000);
   const countTokens = o.countTokens ?? approximateTokenCount;
   const log = (entry: JudgeServerLogEntry) => o.logger?.(entry);
@@ -176,6 +191,16 @@ export async function createJudgeServer(options: JudgeServerOptions): Promise<Ju
     if (request.url.startsWith('/v1/chat/completions')) counters.requests++;
     return sendError(reply, { status: 503, type: 'overloaded_error', code: 'shutting_down', message: 'the server is shutting down' });
   });
+  if (keyDigest !== undefined) {
+    const expected = keyDigest;
+    app.addHook('onRequest', async (request, reply) => {
+      if (!request.url.startsWith('/v1/')) return;
+      const header = request.headers.authorization ?? '';
+      const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+      if (timingSafeEqual(createHash('sha256').update(token).digest(), expected)) return;
+      return sendError(reply, { status: 401, type: 'invalid_request_error', code: 'invalid_api_key', message: 'missing or wrong API key (Authorization: Bearer …)' });
+    });
+  }
   // While closing, keep-alive connections are closed after their last answer so the server can finish.
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close');
