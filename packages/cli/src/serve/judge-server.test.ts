@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAI, BadRequestError } from 'openai';
 import { parseAssessment, renderJudgeTemplate } from '@flex/criteria';
 import { initBackend, pngDataUrl, RemoteJudge, type FlexJudgeModel } from '@flex/model';
-import { closeOnSignals, createJudgeServer, type JudgeServer } from './index';
+import { closeOnSignals, createJudgeServer, ServeOptionsError, type JudgeServer } from './index';
 import { byteImage, byteVideo, chatBody, deferred, imagePair, post, recordingJudge, servedTinyJudge, tinyFlexJudge } from './test-helpers';
 
 describe('flex serve with a tiny untrained Flex judge', () => {
@@ -210,6 +210,13 @@ describe('batching, validation, failures and shutdown (fake judges)', () => {
     await closing;
     expect(calls).toEqual([2, 1]);
     expect(server.stats).toMatchObject({ completed: 3, failed: 0, queued: 0, running: 0 });
+  });
+
+  it('refuses invalid options with a ServeOptionsError naming each field', async () => {
+    const error = await createJudgeServer({ judge: {} as never, modelName: '', port: 70_000 }).catch((e: unknown) => e);
+    expect(ServeOptionsError.isInstance(error)).toBe(true);
+    expect((error as ServeOptionsError).code).toBe('invalid_options');
+    expect((error as Error).message).toMatch(/judge: must be a Judge.*modelName.*port/);
   });
 
   it('requires the API key from the environment when told to, without ever echoing it', async () => {

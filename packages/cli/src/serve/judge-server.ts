@@ -332,11 +332,22 @@ function modelNotFound(asked: string, served: string): ServeHttpError {
   return { status: 404, type: 'invalid_request_error', code: 'model_not_found', message: `the model ${JSON.stringify(asked)} does not exist here; this server serves ${JSON.stringify(served)}`, param: 'model' };
 }
 
-/** Invalid options given to {@link createJudgeServer}. */
+const serveOptionsErrorMarker = Symbol.for('flex.cli.serve-options-error');
+
+/** Invalid options given to {@link createJudgeServer} (`code: 'invalid_options'`). */
 export class ServeOptionsError extends Error {
   override readonly name = 'ServeOptionsError';
   /** Stable code. */
   readonly code = 'invalid_options' as const;
+  constructor(message: string) {
+    super(message);
+    Object.defineProperty(this, serveOptionsErrorMarker, { value: true });
+  }
+
+  /** True for a ServeOptionsError from any copy of this package. */
+  static isInstance(error: unknown): error is ServeOptionsError {
+    return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[serveOptionsErrorMarker] === true;
+  }
 }
 
 /** True for loopback hosts (`127.0.0.0/8`, `::1`, `localhost`). */
