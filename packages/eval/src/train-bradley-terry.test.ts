@@ -125,7 +125,7 @@ describe('trainBradleyTerry', () => {
   }, 120_000);
 
   it('resumes an interrupted run to the same weights as an uninterrupted one', async () => {
-    const common = { base, data: train, steps: 6, batchSize: 8, learningRate: 2e-3, seed: 2, evalShare: 0, config: { saveSteps: 3, loggingSteps: 1 } };
+    const common = { base, data: train, steps: 6, batchSize: 8, microBatchSize: 4, learningRate: 2e-3, seed: 2, evalShare: 0, config: { saveSteps: 3, loggingSteps: 1 } };
     const whole = await trainBradleyTerry({ ...common, out: join(root, 'whole') });
     const partial = await trainBradleyTerry({ ...common, out: join(root, 'parts'), callbacks: [{ onStepEnd: (state) => (state.globalStep === 3 ? 'stop' : undefined) }] });
     expect(partial.train.status).toBe('stopped');

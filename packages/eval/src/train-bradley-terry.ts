@@ -31,6 +31,14 @@ export const trainBradleyTerryOptionsSchema = z.object({
   steps: z.number().int().min(1).default(600),
   /** Pairs per step (each pair is two forward candidates). Default 32. */
   batchSize: z.number().int().min(1).default(32),
+  /**
+   * Pairs per forward pass; a step of `batchSize` pairs accumulates the gradients of ⌈batchSize / microBatchSize⌉
+   * equal micro-batches (so the effective batch is rounded up to a multiple of them). Default 16. Kept under 32
+   * pairs (64 candidates): at 64 candidates in one backward pass @flex/model's fixed wasm kernels abort with
+   * "memory access out of bounds" (measured; the cpu backend is fine), below it the wasm gradients match the cpu
+   * backend's to 1e-5.
+   */
+  microBatchSize: z.number().int().min(1).max(31).default(16),
   /** Peak learning rate (linear warm-up then cosine to 10 %). Default 1e-3. */
   learningRate: z.number().positive().default(1e-3),
   /** Seed of the data order, the held-out draw and the score head. Default 0. */
@@ -206,13 +214,17 @@ export async function trainBradleyTerry(options: TrainBradleyTerryOptions): Prom
       return model.bradleyTerryLoss(a, b, preferA);
     },
   };
+  const accumulation = Math.ceil(o.batchSize / o.microBatchSize);
+  const micro = Math.ceil(o.batchSize / accumulation);
   const config = {
     loggingSteps: 10,
     warmupRatio: 0.05,
     ...o.config,
     outputDir: o.out,
     maxSteps: o.steps,
-    batchSize: o.batchSize,
+    batchSize: micro,
+    gradientAccumulationSteps: accumulation,
+    evalBatchSize: micro,
     learningRate: o.learningRate,
     seed: o.seed,
   } as TrainerConfigInput;
