@@ -9,7 +9,8 @@ import { dirname, join } from 'node:path';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'packages', 'cli', 'src', 'bin.ts');
 if (existsSync(cli)) {
-  const args = ['--import', 'tsx', cli, 'pipeline', '--preset', 'default', '--out', 'runs/default', ...process.argv.slice(2)];
+  // Runs from source (the private @flex/source export condition), so a fresh clone needs no build first.
+  const args = ['--conditions=@flex/source', '--import', 'tsx', cli, 'pipeline', '--preset', 'default', '--out', 'runs/default', ...process.argv.slice(2)];
   const result = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
   process.exit(result.status ?? 1);
 }

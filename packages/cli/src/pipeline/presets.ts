@@ -1,0 +1,77 @@
+import { z } from 'zod';
+
+/**
+ * Sizes of the main job per preset. `quick` proves every stage runs (minutes), `default` is the README's main
+ * job (under 30 minutes on 2 cores), `full` trains as long as the best numbers need.
+ */
+export const pipelineConfigSchema = z.object({
+  preset: z.enum(['quick', 'default', 'full']),
+  seed: z.number().int().min(0),
+  /** Image size the models see, in pixels. */
+  imageSize: z.number().int().min(8),
+  data: z.object({
+    imageTrain: z.number().int().min(1),
+    imageValidation: z.number().int().min(1),
+    imageTest: z.number().int().min(1),
+    imageHeldout: z.number().int().min(1),
+    videoTrain: z.number().int().min(0),
+    videoTest: z.number().int().min(0),
+  }),
+  /** Rebuild the base model instead of starting from the shipped checkpoint. */
+  fromScratch: z.boolean(),
+  pretrain: z.object({ steps: z.number().int().min(1) }),
+  distill: z.object({ filter: z.enum(['none', 'correct', 'both-correct']) }),
+  sft: z.object({ steps: z.number().int().min(1), batchSize: z.number().int().min(1) }),
+  dpo: z.object({ steps: z.number().int().min(1), samplesPerPair: z.number().int().min(2), pairs: z.number().int().min(1) }),
+  baselines: z.object({ btSteps: z.number().int().min(1), fixedRubricSteps: z.number().int().min(1) }),
+  eval: z.object({ limit: z.number().int().min(1), bootstrapSamples: z.number().int().min(0) }),
+  grpo: z.object({ steps: z.number().int().min(0), groupSize: z.number().int().min(2) }),
+});
+/** The resolved configuration of a pipeline run. */
+export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+/** A preset name. */
+export type PresetName = PipelineConfig['preset'];
+
+const presets: Record<PresetName, Omit<PipelineConfig, 'seed' | 'fromScratch'>> = {
+  quick: {
+    preset: 'quick',
+    imageSize: 32,
+    data: { imageTrain: 240, imageValidation: 40, imageTest: 120, imageHeldout: 80, videoTrain: 40, videoTest: 40 },
+    pretrain: { steps: 60 },
+    distill: { filter: 'correct' },
+    sft: { steps: 40, batchSize: 8 },
+    dpo: { steps: 20, samplesPerPair: 2, pairs: 40 },
+    baselines: { btSteps: 60, fixedRubricSteps: 40 },
+    eval: { limit: 120, bootstrapSamples: 200 },
+    grpo: { steps: 4, groupSize: 4 },
+  },
+  default: {
+    preset: 'default',
+    imageSize: 32,
+    data: { imageTrain: 4000, imageValidation: 200, imageTest: 600, imageHeldout: 400, videoTrain: 600, videoTest: 200 },
+    pretrain: { steps: 3000 },
+    distill: { filter: 'correct' },
+    sft: { steps: 1500, batchSize: 16 },
+    dpo: { steps: 300, samplesPerPair: 4, pairs: 600 },
+    baselines: { btSteps: 1500, fixedRubricSteps: 1500 },
+    eval: { limit: 600, bootstrapSamples: 1000 },
+    grpo: { steps: 40, groupSize: 6 },
+  },
+  full: {
+    preset: 'full',
+    imageSize: 32,
+    data: { imageTrain: 20000, imageValidation: 500, imageTest: 2000, imageHeldout: 1000, videoTrain: 4000, videoTest: 600 },
+    pretrain: { steps: 20000 },
+    distill: { filter: 'correct' },
+    sft: { steps: 12000, batchSize: 32 },
+    dpo: { steps: 2000, samplesPerPair: 6, pairs: 4000 },
+    baselines: { btSteps: 12000, fixedRubricSteps: 12000 },
+    eval: { limit: 2000, bootstrapSamples: 1000 },
+    grpo: { steps: 300, groupSize: 8 },
+  },
+};
+
+/** The configuration of a preset, with the run's seed and options. */
+export function presetConfig(preset: PresetName, options: { seed?: number; fromScratch?: boolean } = {}): PipelineConfig {
+  return pipelineConfigSchema.parse({ ...presets[preset], seed: options.seed ?? 0, fromScratch: options.fromScratch ?? false });
+}
