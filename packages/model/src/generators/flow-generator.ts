@@ -206,9 +206,10 @@ export class FlowGenerator {
 
   /**
    * The flow-matching (rectified flow) training loss on a batch of clean samples: draws σ ~ U(0, 1) and
-   * ε ~ N(0, 1) from `seed`, builds x_σ = (1 − σ)x₀ + σε and returns the velocity error
-   * ‖v_θ − (ε − x₀)‖² = ‖x̂₀ − x₀‖²/σ², with the weight 1/σ² softened to 1/(σ² + 0.04) so that tiny σ do not
-   * dominate. `data` `[B, ...sampleShape]` in pixel space [0, 1].
+   * ε ~ N(0, 1) from `seed`, builds x_σ = (1 − σ)x₀ + σε and returns ‖x̂₀ − x₀‖² weighted by
+   * 1/(σ + 0.5)², between the x₀ error (equal weight at every σ, where the prompt-dependent layout at high σ
+   * is learnt) and the velocity error (weight 1/σ², dominated by the easy low σ).
+   * `data` `[B, ...sampleShape]` in pixel space [0, 1].
    */
   flowMatchingLoss(data: tf.Tensor, prompt: tf.Tensor2D, seed: number): tf.Scalar {
     return tf.tidy(() => {
@@ -224,7 +225,7 @@ export class FlowGenerator {
       const sb = sigma.reshape([b, ...data.shape.slice(1).map(() => 1)]);
       const xt = x0.mul(tf.sub(1, sb)).add(noise.mul(sb));
       const squared = tf.square(this.predictData(xt, sigma, prompt).sub(x0)).reshape([b, -1]).mean(1);
-      return squared.div(tf.square(sigma).add(0.04)).mean() as tf.Scalar;
+      return squared.div(tf.square(sigma.add(0.5))).mean() as tf.Scalar;
     });
   }
 
