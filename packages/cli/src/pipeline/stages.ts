@@ -9,8 +9,11 @@ import {
   writeReport,
   curveFromMetricLines,
   readJsonLines,
+  rewriteFixedRubric,
+  trainBradleyTerry,
   type BaselineId,
 } from '@flex/eval';
+import { curate, dpo } from '@flex/dpo';
 import { baseImageCheckpoint, distill, pretrain, sft } from '@flex/sft';
 import { SimulatedTeacher, datasetStats, synthesize } from '@flex/synth';
 import { createProgress } from '../progress';
@@ -150,6 +153,77 @@ const sftStage: Stage<PipelineConfig> = {
   },
 };
 
+const dpoStage: Stage<PipelineConfig> = {
+  name: 'dpo',
+  description: "preference pairs from the SFT judge's own samples (right vs wrong verdicts), then DPO from the SFT checkpoint",
+  async run({ runDir, stageDir, config, previous, quiet, log }) {
+    const sftCheckpoint = checkpointOf(previous['sft'], 'sft');
+    const data = datasetDirs(runDir).imageTrain;
+    const curated = await curate({
+      model: sftCheckpoint,
+      data,
+      traces: String(previous['distill']?.['traces']),
+      out: join(stageDir, 'preferences'),
+      samples: config.dpo.samplesPerPair,
+      limit: config.dpo.pairs,
+      seed: config.seed,
+    });
+    log(`[dpo] curated ${curated.preferences} preference pairs`);
+    const result = await dpo({
+      model: sftCheckpoint,
+      data,
+      preferences: curated.out,
+      out: join(stageDir, 'train'),
+      seed: config.seed,
+      config: { maxSteps: config.dpo.steps, batchSize: Math.min(8, config.sft.batchSize) },
+      callbacks: [progressCallbacks({ label: 'dpo', total: config.dpo.steps, quiet, log })],
+      resume: existsSync(join(stageDir, 'train', 'metrics.jsonl')),
+    });
+    return { checkpoint: result.checkpoint, preferences: curated.preferences, curation: curated.stats as unknown as StageSummary, metrics: join(stageDir, 'train', 'metrics.jsonl') };
+  },
+};
+
+const baselineBtStage: Stage<PipelineConfig> = {
+  name: 'baseline-bt',
+  description: 'the scalar Bradley–Terry baseline (HPS / PickScore family) from the same base, on the same pairs',
+  async run({ runDir, stageDir, config, previous, quiet }) {
+    const progress = createProgress({ label: 'baseline-bt', total: config.baselines.btSteps, unit: 'steps', quiet });
+    const result = await trainBradleyTerry({
+      base: checkpointOf(previous['base'], 'base'),
+      data: datasetDirs(runDir).imageTrain,
+      out: stageDir,
+      steps: config.baselines.btSteps,
+      seed: config.seed,
+      onProgress: (step: number) => progress.update(step),
+      resume: existsSync(join(stageDir, 'metrics.jsonl')),
+    });
+    progress.stop();
+    return { checkpoint: result.checkpoint, metrics: join(stageDir, 'metrics.jsonl'), skippedTies: result.skippedTies };
+  },
+};
+
+const baselineFixedRubricStage: Stage<PipelineConfig> = {
+  name: 'baseline-fixed-rubric',
+  description: 'the fixed-rubric reasoning judge (UnifiedReward-Think family): the same traces rewritten to fixed criteria, same SFT',
+  async run({ runDir, stageDir, config, previous, quiet, log }) {
+    const data = datasetDirs(runDir).imageTrain;
+    const traces = join(stageDir, 'traces-fixed-rubric.jsonl');
+    const rewrite = await rewriteFixedRubric({ data, traces: String(previous['distill']?.['traces']), out: traces });
+    const result = await sft({
+      base: checkpointOf(previous['base'], 'base'),
+      data,
+      traces,
+      filter: config.distill.filter,
+      out: join(stageDir, 'sft'),
+      seed: config.seed,
+      config: { maxSteps: config.baselines.fixedRubricSteps, batchSize: config.sft.batchSize },
+      callbacks: [progressCallbacks({ label: 'baseline-fixed-rubric', total: config.baselines.fixedRubricSteps, quiet, log })],
+      resume: existsSync(join(stageDir, 'sft', 'metrics.jsonl')),
+    });
+    return { checkpoint: result.checkpoint, metrics: join(stageDir, 'sft', 'metrics.jsonl'), rewritten: rewrite.rewritten };
+  },
+};
+
 /** The judges of the results table, in row order, from what earlier stages produced. */
 function evaluationJudges(previous: Readonly<Record<string, StageSummary>>): { id: BaselineId; load: () => Promise<Judge> }[] {
   const rows: { id: BaselineId; stage?: string }[] = [
@@ -195,7 +269,7 @@ const evalStage: Stage<PipelineConfig> = {
     });
     progress?.stop();
     const curves = [];
-    for (const stage of ['base', 'sft', 'dpo', 'baseline-bt', 'baseline-fixed-rubric']) {
+    for (const stage of ['sft', 'dpo', 'baseline-bt', 'baseline-fixed-rubric']) {
       const metrics = previous[stage]?.['metrics'];
       if (typeof metrics === 'string' && existsSync(metrics)) {
         curves.push(curveFromMetricLines({ title: `${stage} training`, lines: await readJsonLines(metrics), keys: ['loss'] }));
@@ -214,4 +288,4 @@ const evalStage: Stage<PipelineConfig> = {
 };
 
 /** Every stage of `flex pipeline`, in order. */
-export const pipelineStages: readonly Stage<PipelineConfig>[] = [dataStage, statsStage, baseStage, distillStage, sftStage, evalStage];
+export const pipelineStages: readonly Stage<PipelineConfig>[] = [dataStage, statsStage, baseStage, distillStage, sftStage, dpoStage, baselineBtStage, baselineFixedRubricStage, evalStage];
