@@ -1,5 +1,6 @@
-export * from './errors';
-export * from './numeric';
+export { GrpoError } from './errors';
+export type { GrpoErrorCode } from './errors';
+export type { NumericArray } from './numeric';
 export * from './random';
 export * from './advantages';
 export * from './surrogate';
