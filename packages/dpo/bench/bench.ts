@@ -12,16 +12,16 @@ import { curate, dpo } from '../src/index';
 
 const env = (name: string, fallback: number) => (process.env[`FLEX_BENCH_${name}`] === undefined ? fallback : Number(process.env[`FLEX_BENCH_${name}`]));
 const sizes = {
-  train: env('TRAIN', 480),
-  test: env('TEST', 120),
-  untrainedTest: env('UNTRAINED_TEST', 48),
-  captionImages: env('CAPTION_IMAGES', 160),
-  sftSteps: env('SFT_STEPS', 240),
+  train: env('TRAIN', 360),
+  test: env('TEST', 100),
+  untrainedTest: env('UNTRAINED_TEST', 32),
+  captionImages: env('CAPTION_IMAGES', 200),
+  sftSteps: env('SFT_STEPS', 200),
   sftBatch: env('SFT_BATCH', 12),
   sftLearningRate: env('SFT_LR', 1.5e-3),
-  curatePairs: env('CURATE_PAIRS', 120),
+  curatePairs: env('CURATE_PAIRS', 64),
   samples: env('SAMPLES', 4),
-  dpoSteps: env('DPO_STEPS', 60),
+  dpoSteps: env('DPO_STEPS', 40),
   seed: env('SEED', 0),
   descriptionMix: env('DESCRIPTION_MIX', 0.5),
 };

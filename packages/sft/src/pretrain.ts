@@ -31,6 +31,12 @@ export const pretrainOptionsSchema = z.object({
   questionsPerPair: z.number().int().min(0).default(2),
   /** Include prompt-conditioned pointwise checks of single candidates (the curriculum before pairs). Default true. */
   checks: z.boolean().default(true),
+  /** Share of pairs that get a check (checks are long: ~330 tokens against ~30 for a description). Default 1. */
+  checkRate: z.number().min(0).max(1).default(1),
+  /** Start from this checkpoint's weights and tokenizer (a second pretraining phase) instead of from scratch. */
+  initFrom: z.string().min(1).optional(),
+  /** Offset of the world draw (a later phase can draw fresh pairs). Default 0. */
+  drawOffset: z.number().int().min(0).default(0),
   /** SFT config overrides (learning rate, steps, batch size…); `outputDir` defaults to `out`. */
   trainer: z.record(z.string(), z.unknown()).default({}),
   /** Trainer callbacks (progress, logging). */
@@ -59,7 +65,8 @@ export interface PretrainResult {
 }
 
 /** The pretraining examples of a list of world pairs (descriptions, pair descriptions, grounded questions, checks). */
-export function pretrainExamples(pairs: readonly WorldPair[], options: { questionsPerPair?: number; checks?: boolean } = {}): JudgeExample[] {
+export function pretrainExamples(pairs: readonly WorldPair[], options: { questionsPerPair?: number; checks?: boolean; checkRate?: number } = {}): JudgeExample[] {
+  const rate = options.checkRate ?? 1;
   const out: JudgeExample[] = [];
   pairs.forEach((p, i) => {
     const { record } = p;
@@ -68,7 +75,8 @@ export function pretrainExamples(pairs: readonly WorldPair[], options: { questio
     const which = i % 2 === 0 ? 'a' : 'b';
     const media = which === 'a' ? p.a : p.b;
     out.push(...questionExamples(media, record[which].scene, { limit: options.questionsPerPair ?? 2, offset: i }));
-    if (options.checks ?? true) out.push(checkExample(record, media, record[which].scene));
+    // A low-discrepancy choice of which pairs get a check (deterministic, evenly spread).
+    if ((options.checks ?? true) && ((i * 0.6180339887498949) % 1) < rate) out.push(checkExample(record, media, record[which].scene));
   });
   return out;
 }
@@ -130,11 +138,18 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
     const state = loaded.trainerState as { globalStep?: number; lastLog?: MetricsEntry } | undefined;
     result = { globalStep: state?.globalStep ?? 0, status: 'from_checkpoint', ...(state?.lastLog ? { lastLog: state.lastLog } : {}) };
   } else {
-    const train = drawWorldPairs({ seed: o.seed, split: 'train', count: o.pairs, size: o.imageSize });
-    const corpus = tokenizerCorpus(train.slice(0, Math.min(train.length, 800)));
-    const tokenizer = buildJudgeTokenizer({ prompts: corpus.prompts, texts: corpus.texts, vocabSize: o.vocabSize });
-    model = FlexJudgeModel.create({ preset: o.preset, config: o.modelConfig, tokenizer, seed: o.seed, layout: 'evidence-first', name: 'flex-base' });
-    const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks });
+    const train = drawWorldPairs({ seed: o.seed, split: 'train', count: o.pairs, size: o.imageSize, start: o.drawOffset });
+    if (o.initFrom) {
+      const loaded = await loadCheckpoint({ directory: o.initFrom, kind: 'flex-judge' });
+      loaded.optimizer?.dispose();
+      model = loaded.model;
+      model.layout = 'evidence-first';
+    } else {
+      const corpus = tokenizerCorpus(train.slice(0, Math.min(train.length, 800)));
+      const tokenizer = buildJudgeTokenizer({ prompts: corpus.prompts, texts: corpus.texts, vocabSize: o.vocabSize });
+      model = FlexJudgeModel.create({ preset: o.preset, config: o.modelConfig, tokenizer, seed: o.seed, layout: 'evidence-first', name: 'flex-base' });
+    }
+    const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate });
     const evalExamples = pretrainExamples(heldOut.slice(0, 16), { questionsPerPair: 1, checks: o.checks });
     const stop: TrainerCallbacks = { onStepEnd: (state) => (o.stopAfterSteps !== undefined && state.globalStep >= o.stopAfterSteps ? 'stop' : undefined) };
     const trainer = new SFTTrainer({ model, config, trainDataset: examples, evalDataset: evalExamples, callbacks: [...o.callbacks, stop] });
@@ -159,7 +174,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   };
   writeFileSync(
     join(o.out, 'pretrain-report.json'),
-    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, checks: o.checks, checkRate: o.checkRate, initFrom: o.initFrom, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
   );
   model.dispose();
   return report;
