@@ -1,0 +1,39 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCheckpoint, splitEvidence } from '@flex/model';
+import { pretrain, pretrainExamples } from './pretrain';
+import { drawWorldPairs } from './world';
+import { SftError } from './errors';
+
+describe('pretrain', () => {
+  it('builds evidence-first examples: descriptions, pair descriptions, grounded questions, checks', () => {
+    const pairs = drawWorldPairs({ seed: 0, split: 'train', count: 4, size: 16 });
+    const examples = pretrainExamples(pairs, { questionsPerPair: 2, checks: true });
+    expect(examples.filter((e) => e.media.length === 2)).toHaveLength(4);
+    for (const e of examples) {
+      // Every example starts with the evidence of its media, written before the prompt.
+      const { evidence } = splitEvidence(e.completion);
+      expect(evidence.length).toBeGreaterThan(0);
+      expect(evidence.split('\n').filter((l) => l !== '')).toHaveLength(e.media.length);
+    }
+    expect(examples.some((e) => e.completion.includes('criterion: '))).toBe(true);
+    expect(pretrainExamples(pairs, { checks: false }).some((e) => e.completion.includes('criterion: '))).toBe(false);
+    expect(pretrainExamples(pairs, { checkRate: 0.5 }).filter((e) => e.completion.includes('criterion: ')).length).toBe(2);
+  });
+
+  it('trains, measures caption accuracy on generated descriptions and saves the base checkpoint', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'pretrain-'));
+    const report = await pretrain({ out, preset: 'tiny', pairs: 6, evalImages: 4, imageSize: 16, trainer: { maxSteps: 3, batchSize: 8, saveFinal: false } });
+    expect(report.steps).toBe(3);
+    expect(report.captionAccuracy.images).toBe(4);
+    for (const k of ['count', 'colour', 'shape', 'position'] as const) expect(report.captionAccuracy[k]).toBeGreaterThanOrEqual(0);
+    expect(existsSync(join(out, 'final', 'config.json'))).toBe(true);
+    const { model } = await loadCheckpoint({ directory: join(out, 'final'), kind: 'flex-judge' });
+    expect(model.layout).toBe('evidence-first');
+    model.dispose();
+    expect(JSON.parse(readFileSync(join(out, 'pretrain-report.json'), 'utf8')).options.seed).toBe(0);
+    await expect(pretrain({ out, preset: 'huge' as never })).rejects.toThrow(SftError);
+  });
+});
