@@ -81,6 +81,49 @@ describe('fixed wasm kernels agree with cpu', () => {
     await compare([[96, 7], [4, 40, 5]], (a, b) => [a!.sum(0), a!.sum(0, true), b!.sum([0, 1]), b!.sum([1, 0], true), b!.sum(-1), b!.sum()]);
   });
 
+  // The wasm matMul caches its packed weights by the weight tensor's id only; a reshape shares that id. The fixed
+  // Sum uses its input as the weight (reductions over 64 or more leading rows), so data reused later as a weight
+  // under another shape must not hit the first shape's cache entry (it read out of bounds and aborted).
+  it('sum over 64 leading rows, then a matMul with the same data under another shape (minimal repro)', async () => {
+    await compare([[64, 16, 8], [4, 1024]], (y, a) => [tf.sum(y as tf.Tensor, 0), tf.matMul(a as tf.Tensor2D, y!.reshape([1024, 8]) as tf.Tensor2D)]);
+  });
+
+  it('one tensor as the matMul weight and the reduced operand under several shapes, in any order', async () => {
+    await compare([[128, 4, 8], [3, 512], [5, 128], [2, 32]], (y, a, c, d) => {
+      const w512 = () => y!.reshape([512, 8]) as tf.Tensor2D;
+      return [
+        tf.matMul(a as tf.Tensor2D, w512()), // first use as a weight: [512, 8]
+        tf.sum(y as tf.Tensor, 0), // reduced as a [128, 32] weight
+        tf.matMul(c as tf.Tensor2D, y!.reshape([128, 32]) as tf.Tensor2D),
+        tf.matMul(d as tf.Tensor2D, y!.reshape([32, 128]) as tf.Tensor2D),
+        tf.sum(y as tf.Tensor, [0, 1]), // [512, 8]: the first shape again
+        tf.matMul(a as tf.Tensor2D, w512()), // the cached packing of the first shape is still right
+        tf.matMul(a as tf.Tensor2D, y!.reshape([1, 512, 8]) as tf.Tensor3D), // a batch-1 3-D weight: same [512, 8]
+      ];
+    });
+  });
+
+  for (const batch of [64, 128]) {
+    it(`training-step-like backward passes over ${batch} candidates`, async () => {
+      // Candidates [B, 6, 8] -> dense 8 -> 12 with a per-position bias [6, 12] (its gradient sums B rows of the
+      // same data that is the weight gradient's [B*6, 12] operand) -> dense 12 -> 1 with a scalar bias -> a
+      // listwise softmax loss plus squared error over candidates; two steps, the second from updated parameters.
+      await compare([[batch, 6, 8], [8, 12], [6, 12], [12, 1], [1], [batch]], (x, w1, b1, w2, b2, target) => {
+        const loss = (p1: tf.Tensor, q1: tf.Tensor, p2: tf.Tensor, q2: tf.Tensor) => {
+          const h = tf.tanh(x!.reshape([batch * 6, 8]).matMul(p1 as tf.Tensor2D).reshape([batch, 6, 12]).add(q1));
+          const scores = h.reshape([batch * 6, 12]).matMul(p2 as tf.Tensor2D).add(q2).reshape([batch, 6]).sum(-1);
+          const listwise = tf.logSoftmax(scores).mul(tf.softmax(target as tf.Tensor)).sum().neg();
+          return listwise.add(scores.sub(target as tf.Tensor).square().mean()) as tf.Scalar; // (gives b2 a gradient)
+        };
+        const step = tf.valueAndGrads(loss);
+        const first = step([w1, b1, w2, b2] as tf.Tensor[]);
+        const updated = [w1, b1, w2, b2].map((p, i) => p!.sub((first.grads[i] as tf.Tensor).mul(0.1)));
+        const second = step(updated);
+        return [first.value, ...first.grads, second.value, ...second.grads];
+      });
+    });
+  }
+
   it('gather gradient (UnsortedSegmentSum)', async () => {
     await compare([[11, 6], [7, 6]], (table, dy) => {
       const ids = tf.tensor1d([3, 0, 3, 10, 5, 3, 0], 'int32');
@@ -119,6 +162,7 @@ describe('fixed wasm kernels agree with cpu', () => {
     const ids = tf.tensor1d([1, 0, 1], 'int32');
     const x = tf.randomNormal([1, 6, 6, 2]);
     const w = tf.randomNormal([3, 3, 2, 3]);
+    const y = tf.randomNormal([64, 4, 4]);
     const backend = tf.engine().backend as unknown as { numDataIds(): number };
     const before = [tf.memory().numTensors, backend.numDataIds()];
     for (let i = 0; i < 3; i++) {
@@ -127,11 +171,15 @@ describe('fixed wasm kernels agree with cpu', () => {
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.matMul(p as tf.Tensor3D, q as tf.Tensor3D, false, true))([a, b.transpose([0, 2, 1])]),
           tf.grad((t: tf.Tensor) => tf.gather(t, ids).sum())(a),
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 2, 'same').sum())([x, w]),
+          // A weight under a second shape takes a temporary copy.
+          tf.sum(y, 0),
+          tf.matMul(tf.ones([2, 256]), y.reshape([256, 4])),
+          tf.matMul(tf.ones([2, 64]), y.reshape([64, 16])),
         ]),
       );
     }
     expect([tf.memory().numTensors, backend.numDataIds()]).toEqual(before);
-    tf.dispose([ids, x, w]);
+    tf.dispose([ids, x, w, y]);
     tf.dispose([a, b]);
   });
 });

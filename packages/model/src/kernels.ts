@@ -14,6 +14,8 @@ interface TensorInfo {
   dtype: 'float32' | 'int32' | 'bool' | 'string' | 'complex64';
 }
 interface WasmBackend {
+  /** The backend's record per data id; `id` is the number the C++ side (and its operator caches) keys by. */
+  dataIdMap: { get(dataId: object): { id: number } | undefined };
   makeOutput(shape: number[], dtype: string): TensorInfo;
   disposeData(dataId: object): boolean;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
@@ -44,6 +46,33 @@ function copyToFresh(backend: WasmBackend, source: TensorInfo, from: number, sha
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
   dst.set(src.subarray(from, from + sizeOf(shape)));
   return out;
+}
+
+/**
+ * The `[k, n]` shape each data id was first handed to the fast matMul as its right (weight) operand, with the
+ * backend's numeric id at that time. The wasm matMul packs its weights once and caches the packed operator by
+ * the weight tensor's numeric id only, not its shape (tfjs-backend-wasm 4.x, `batch_mat_mul_impl.cc`); the
+ * entry lives until that data is disposed. A reshape shares the data id, so the same data used as the weight
+ * again under another shape would run the operator packed for the first shape: wrong values, or
+ * "memory access out of bounds" when the new shape reads past the old one.
+ */
+const weightShapes = new WeakMap<object, { id: number; k: number; n: number }>();
+
+/**
+ * `b` as the `[k, n]` weight operand of a fast 2-D matMul. The first use of a data id (and every later use
+ * under the same shape, which may reuse the packed weights) passes the tensor itself, with no copy; a use
+ * under a different shape gets a fresh copy, whose new id cannot hit a stale cache entry. `fresh` tells the
+ * caller to dispose the result.
+ */
+function asWeight(backend: WasmBackend, b: TensorInfo, k: number, n: number): { weight: TensorInfo; fresh: boolean } {
+  const id = backend.dataIdMap.get(b.dataId)?.id;
+  const seen = weightShapes.get(b.dataId);
+  if (id === undefined || seen === undefined || seen.id !== id) {
+    if (id !== undefined) weightShapes.set(b.dataId, { id, k, n });
+    return { weight: { ...b, shape: [k, n] }, fresh: false };
+  }
+  if (seen.k === k && seen.n === n) return { weight: { ...b, shape: [k, n] }, fresh: false };
+  return { weight: copyToFresh(backend, b, 0, [k, n]), fresh: true };
 }
 
 /**
@@ -119,12 +148,15 @@ export function installWasmKernelFixes(): void {
     const plain = { transposeA: false, transposeB: false };
     let out: TensorInfo;
     if (batchB === 1) {
-      // One fast call: the rows of every batch of A stacked against the shared B.
+      // One fast call: the rows of every batch of A stacked against the shared B. A caller's B may have been
+      // a weight under another shape already (a reshape shares its data id): asWeight guards the cache.
+      const weight = b === inputs.b ? asWeight(backend, b, k, n) : { weight: { ...b, shape: [k, n] }, fresh: false };
       out = batchMatMul({
-        inputs: { a: { ...a, shape: [batchA * m, k] }, b: { ...b, shape: [k, n] } },
+        inputs: { a: { ...a, shape: [batchA * m, k] }, b: weight.weight },
         backend,
         attrs: plain,
       });
+      if (weight.fresh) backend.disposeData(weight.weight.dataId);
       out.shape = outShape;
     } else if (batchA === batchB || batchA === 1) {
       out = backend.makeOutput(outShape, 'float32');
@@ -233,8 +265,12 @@ export function installWasmKernelFixes(): void {
     const rest = x.shape.slice(axes.length);
     const ones = backend.makeOutput([1, rows], 'float32');
     (backend.typedArrayFromHeap(ones) as Float32Array).fill(1);
-    const out = batchMatMul({ inputs: { a: ones, b: { ...x, shape: [rows, sizeOf(rest)] } }, backend, attrs: { transposeA: false, transposeB: false } });
+    // x is the weight operand here: its packed form stays cached under x's id, so a later matMul with x (or a
+    // reshape of it) under another shape must not reuse it; asWeight records the shape and copies on a clash.
+    const weight = asWeight(backend, x, rows, sizeOf(rest));
+    const out = batchMatMul({ inputs: { a: ones, b: weight.weight }, backend, attrs: { transposeA: false, transposeB: false } });
     backend.disposeData(ones.dataId);
+    if (weight.fresh) backend.disposeData(weight.weight.dataId);
     out.shape = attrs.keepDims ? [...axes.map(() => 1), ...rest] : rest;
     return out;
   };
