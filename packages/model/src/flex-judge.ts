@@ -101,6 +101,34 @@ export const generateOptionsSchema = z.object({
 /** Input of {@link FlexJudgeModel.generate}. */
 export type GenerateOptions = z.input<typeof generateOptionsSchema>;
 
+/** Why a request was not generated (its output has empty text). */
+export interface GenerationError {
+  /**
+   * `prompt_too_long`: the prompt leaves too few of the model's text positions (maxTextLength) for a complete
+   * assessment; `budget_too_small`: `maxNewTokens` is below the shortest complete assessment.
+   */
+  readonly code: 'prompt_too_long' | 'budget_too_small';
+  readonly message: string;
+  /** The fewest new tokens a complete output of this request needs. */
+  readonly minimumTokens: number;
+}
+
+/** Options of {@link FlexJudgeModel.minimumNewTokens}. */
+export const minimumNewTokensOptionsSchema = z.object({
+  /** 'pairwise' (default) or 'pointwise'. */
+  mode: z.enum(['pairwise', 'pointwise']).default('pairwise'),
+  /** 'image' (default) or 'video'. */
+  modality: z.enum(['image', 'video']).default('image'),
+  /** The prompt (counts in the evidence-first layout only). Default ''. */
+  prompt: z.string().default(''),
+  /** Layout; default the model's. */
+  layout: z.enum(['prompt-first', 'evidence-first']).optional(),
+  /** Grammar options, as in {@link generateOptionsSchema}. Default {}. */
+  grammar: z.record(z.string(), z.unknown()).default({}),
+});
+/** Input of {@link FlexJudgeModel.minimumNewTokens}. */
+export type MinimumNewTokensOptions = z.input<typeof minimumNewTokensOptionsSchema>;
+
 /** One generated assessment. */
 export interface GenerationOutput {
   /** The compact text (evidence put back after the intent in the evidence-first layout). */
@@ -113,6 +141,8 @@ export interface GenerationOutput {
   readonly winnerProbability?: number;
   /** Pairwise: the same per category id. */
   readonly categoryWinnerProbability: Readonly<Record<string, number>>;
+  /** Set when the request could not be generated (then `text` is empty); see {@link GenerationError}. */
+  readonly error?: GenerationError;
 }
 
 /** Options of {@link FlexJudgeModel.judge} beyond the Judge interface's. */
@@ -263,47 +293,97 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
 
   #generateBatch(requests: readonly GenerationRequest[], o: z.output<typeof generateOptionsSchema>, offset: number): GenerationOutput[] {
     const layout = o.layout ?? this.layout;
-    const b = requests.length;
     const candidates = requests[0]!.media.length;
     const modality: Modality = candidates > 0 && isVideo(requests[0]!.media[0]!) ? 'video' : 'image';
     const mode = candidates === 1 ? 'pointwise' : 'pairwise';
-    const prefixes = requests.map((r) => generationPrefix(this.tokenizer, r.prompt, layout));
-    const prefixLength = Math.max(...prefixes.map((p) => p.length));
-    const pads = prefixes.map((p) => prefixLength - p.length);
-    const decoders = requests.map(
-      (r, i) =>
-        new SequenceDecoder(this.tokenizer, {
-          layout,
-          promptIds: this.tokenizer.encode(r.prompt),
-          constrained: o.constrained && candidates > 0,
-          grammar: grammarFor(mode, modality, o.grammar as Partial<CompactGrammarOptions>),
-          pairwise: mode === 'pairwise',
-          seed: o.seed + offset + i,
-          sampling: { temperature: o.temperature, topK: o.topK },
-        }),
-    );
     const maxLength = this.config.maxTextLength;
-    const budget = Math.min(o.maxNewTokens ?? maxLength, maxLength - Math.min(...prefixes.map((p) => p.length)));
+    const grammar = grammarFor(mode, modality, o.grammar as Partial<CompactGrammarOptions>);
+    const results: (GenerationOutput | undefined)[] = requests.map(() => undefined);
+    const rows: { index: number; prefix: number[]; decoder: SequenceDecoder; budget: number }[] = [];
+    requests.forEach((r, index) => {
+      const promptIds = this.tokenizer.encode(r.prompt);
+      const prefix = generationPrefix(this.tokenizer, r.prompt, layout);
+      const decoder = new SequenceDecoder(this.tokenizer, {
+        layout,
+        promptIds,
+        constrained: o.constrained && candidates > 0,
+        grammar,
+        pairwise: mode === 'pairwise',
+        seed: o.seed + offset + index,
+        sampling: { temperature: o.temperature, topK: o.topK },
+      });
+      // Each row's own budget: its positions never pass the position table (maxTextLength).
+      const room = maxLength - prefix.length;
+      const budget = Math.min(o.maxNewTokens ?? room, room);
+      const forced = layout === 'prompt-first' ? 0 : promptIds.length + 2; // evidence <sep>, prompt, <sep>
+      const minimum = Math.max(decoder.minimumTokens, forced + 1);
+      const failure = (code: GenerationError['code'], message: string): GenerationOutput => ({
+        text: '',
+        tokens: [],
+        finishReason: 'length',
+        categoryWinnerProbability: {},
+        error: { code, message, minimumTokens: minimum },
+      });
+      if (room < minimum) {
+        const what = decoder.minimumTokens > 0 ? `a complete ${mode} assessment` : 'one written token';
+        results[index] = failure(
+          'prompt_too_long',
+          `the prompt is ${promptIds.length} tokens long: with it and ${what} the text needs ${prefix.length + minimum} positions (${layout} layout), more than the model's maxTextLength of ${maxLength}`,
+        );
+      } else if (budget < minimum) {
+        results[index] = failure(
+          'budget_too_small',
+          `maxNewTokens ${budget} is below the ${minimum} tokens the shortest complete ${mode} assessment needs with this tokenizer, grammar${layout === 'evidence-first' ? ' and prompt (evidence-first layout)' : ''}; see FlexJudgeModel.minimumNewTokens`,
+        );
+      } else rows.push({ index, prefix, decoder, budget });
+    });
+    if (rows.length > 0) this.#decodeRows(rows, requests, candidates, o.useCache);
+    for (const { index, decoder: d } of rows) {
+      if (!d.done) d.stop();
+      results[index] = {
+        text: d.text,
+        tokens: [...d.tokens],
+        finishReason: d.finishReason ?? 'length',
+        ...(d.winnerProbability !== undefined ? { winnerProbability: d.winnerProbability } : {}),
+        categoryWinnerProbability: { ...d.categoryWinnerProbability },
+      };
+    }
+    return results as GenerationOutput[];
+  }
+
+  /** The batched decoding loop over rows whose prefix and budget fit the model. */
+  #decodeRows(
+    rows: readonly { readonly index: number; readonly prefix: readonly number[]; readonly decoder: SequenceDecoder; readonly budget: number }[],
+    requests: readonly GenerationRequest[],
+    candidates: number,
+    useCache: boolean,
+  ): void {
+    const b = rows.length;
+    const maxLength = this.config.maxTextLength;
+    const prefixLength = Math.max(...rows.map((row) => row.prefix.length));
+    const pads = rows.map((row) => prefixLength - row.prefix.length);
+    const steps = Math.max(...rows.map((row) => row.budget));
     const vocabulary = this.config.vocabSize;
     // Left-padded prefixes: pads are masked as keys and do not advance positions.
-    const ids: number[][] = prefixes.map((p, i) => [...Array<number>(pads[i] as number).fill(PAD), ...p]);
-    const media = candidates > 0 ? mediaBatch(requests.map((r) => r.media), this.config.vision.imageSize, this.config.vision.videoFrames) : undefined;
+    const ids: number[][] = rows.map((row, i) => [...Array<number>(pads[i] as number).fill(PAD), ...row.prefix]);
+    const media = candidates > 0 ? mediaBatch(rows.map((row) => requests[row.index]!.media), this.config.vision.imageSize, this.config.vision.videoFrames) : undefined;
     const mediaTokens = media ? tf.tidy(() => this.backbone.encodeMedia(media, candidates === 1 ? [0] : [1, 2])) : undefined;
     media?.pixels.dispose();
     const m = mediaTokens ? mediaTokens.shape[1] : 0;
     const padding: number[][] = pads.map((p) => [...Array<number>(m).fill(0), ...Array.from({ length: prefixLength }, (_, j) => (j < p ? 1 : 0))]);
-    const positionsOf = (i: number, length: number) => Array.from({ length }, (_, j) => Math.max(0, j - (pads[i] as number)));
+    // A row's positions stay below maxTextLength while it writes (its budget ends there); a finished row keeps
+    // being fed padding in the batch, at a clamped position (its outputs are ignored).
+    const position = (i: number, j: number) => Math.min(maxLength - 1, Math.max(0, j - (pads[i] as number)));
     let cache: ReturnType<Backbone['step']>['cache'] | undefined;
     try {
-      for (let step = 0; step < budget; step++) {
-        const active = decoders.some((d) => !d.done);
-        if (!active) break;
+      for (let step = 0; step < steps; step++) {
+        if (rows.every((row) => row.decoder.done)) break;
         const length = ids[0]!.length;
         const logits = tf.tidy(() => {
           let hidden: tf.Tensor3D;
-          if (o.useCache && step > 0 && cache) {
+          if (useCache && step > 0 && cache) {
             const last = tf.tensor2d(ids.map((s) => s[s.length - 1] as number), [b, 1], 'int32');
-            const positions = tf.tensor2d(ids.map((_, i) => length - 1 - (pads[i] as number)), [b, 1], 'int32');
+            const positions = tf.tensor2d(ids.map((_, i) => position(i, length - 1)), [b, 1], 'int32');
             const keyPadding = tf.tensor2d(padding.flat(), [b, m + length]);
             const out = this.backbone.step(this.backbone.embedText(last, positions), cache, keyPadding);
             tf.dispose(cache.flatMap((c) => [c.keys, c.valuesT]));
@@ -311,9 +391,9 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
             hidden = out.hidden;
           } else {
             const text = tf.tensor2d(ids.flat(), [b, length], 'int32');
-            const positions = tf.tensor2d(ids.flatMap((_, i) => positionsOf(i, length)), [b, length], 'int32');
+            const positions = tf.tensor2d(ids.flatMap((_, i) => Array.from({ length }, (_, j) => position(i, j))), [b, length], 'int32');
             const keyPadding = tf.tensor2d(padding.flat(), [b, m + length]);
-            const out = this.backbone.forward({ ...(mediaTokens ? { media: mediaTokens } : {}), text: this.backbone.embedText(text, positions), keyPadding, withCache: o.useCache });
+            const out = this.backbone.forward({ ...(mediaTokens ? { media: mediaTokens } : {}), text: this.backbone.embedText(text, positions), keyPadding, withCache: useCache });
             if (out.cache) cache = out.cache.map((c) => ({ keys: tf.keep(c.keys), valuesT: tf.keep(c.valuesT) }));
             hidden = out.hidden.slice([0, length - 1, 0], [b, 1, this.config.dModel]) as tf.Tensor3D;
           }
@@ -321,13 +401,12 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
         });
         const values = logits.dataSync() as Float32Array;
         logits.dispose();
-        decoders.forEach((decoder, i) => {
+        rows.forEach(({ decoder, budget }, i) => {
           let id = PAD;
-          const written = ids[i]!.length - prefixLength;
-          const room = Math.min(budget - written, maxLength - (ids[i]!.length - (pads[i] as number)));
-          if (!decoder.done && room <= 0) decoder.stop();
+          const remaining = budget - (ids[i]!.length - prefixLength);
+          if (!decoder.done && remaining <= 0) decoder.stop();
           if (!decoder.done) {
-            id = decoder.choose(values.subarray(i * vocabulary, (i + 1) * vocabulary), room);
+            id = decoder.choose(values.subarray(i * vocabulary, (i + 1) * vocabulary), remaining);
             decoder.accept(id);
           }
           ids[i]!.push(id);
@@ -338,16 +417,26 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
       if (cache) tf.dispose(cache.flatMap((c) => [c.keys, c.valuesT]));
       mediaTokens?.dispose();
     }
-    return decoders.map((d) => {
-      if (!d.done) d.stop();
-      return {
-        text: d.text,
-        tokens: [...d.tokens],
-        finishReason: d.finishReason ?? 'length',
-        ...(d.winnerProbability !== undefined ? { winnerProbability: d.winnerProbability } : {}),
-        categoryWinnerProbability: { ...d.categoryWinnerProbability },
-      };
+  }
+
+  /**
+   * The fewest new tokens (`maxNewTokens`, forced prompt tokens and `<eos>` included) with which constrained
+   * generation can write a complete assessment for this tokenizer, grammar and layout; generation with fewer
+   * returns a `budget_too_small` error for the request instead of a truncated output. In the evidence-first
+   * layout the prompt is written inside the budget, so its length counts.
+   */
+  minimumNewTokens(options: MinimumNewTokensOptions = {}): number {
+    const o = parseOptions(minimumNewTokensOptionsSchema, options, 'minimumNewTokens options');
+    const decoder = new SequenceDecoder(this.tokenizer, {
+      layout: o.layout ?? this.layout,
+      promptIds: this.tokenizer.encode(o.prompt),
+      constrained: true,
+      grammar: grammarFor(o.mode, o.modality, o.grammar as Partial<CompactGrammarOptions>),
+      pairwise: o.mode === 'pairwise',
+      seed: 0,
+      sampling: { temperature: 0, topK: 0 },
     });
+    return decoder.minimumTokens;
   }
 
   /**
@@ -407,7 +496,12 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
           continue;
         }
         chunk.forEach(({ r, i }, k) => {
-          const text = (outputs[k] as GenerationOutput).text;
+          const output = outputs[k] as GenerationOutput;
+          if (output.error) {
+            results[i] = { ok: false, error: { code: 'invalid_request', message: output.error.message } };
+            return;
+          }
+          const text = output.text;
           const decoded = decodeCompact(text, { prompt: r.prompt, modality: r.modality, mode: 'pointwise' });
           results[i] = decoded.ok
             ? { ok: true, assessment: decoded.value as PointwiseAssessment, score: (decoded.value as PointwiseAssessment).score, raw: text }
@@ -450,6 +544,7 @@ function invalidReason(r: Pick<JudgeRequest, 'prompt' | 'modality'>): string {
 }
 
 function toJudgeResult(request: JudgeRequest, forward: GenerationOutput, backward: GenerationOutput | undefined): JudgeResult {
+  if (forward.error) return { ok: false, error: { code: 'invalid_request', message: forward.error.message } };
   const decoded = decodeCompact(forward.text, { prompt: request.prompt, modality: request.modality, mode: 'pairwise' });
   if (!decoded.ok) return { ok: false, error: { code: 'parse_error', message: decoded.error.message, raw: forward.text } };
   const assessment = decoded.value as PairwiseAssessment;

@@ -1,4 +1,5 @@
-import { type CompactGrammar, type CompactGrammarOptions, createCompactGrammar, type Modality, predefinedCategories } from '@flex/criteria';
+import type { CompactGrammarOptions, Modality } from '@flex/criteria';
+import { type CompletionPlanner, type GrammarTracker, completionPlanner } from './completion-budget';
 import { createRng, type Rng } from './random';
 import { EOS, PAD, SEP, BOS, UNK, type Tokenizer } from './tokenizer';
 import type { SequenceLayout } from './sequence';
@@ -18,6 +19,20 @@ export interface SamplingSettings {
   readonly topK: number;
 }
 
+/**
+ * Tokens of slack above the shortest completion at which a constrained decoder starts closing: from then on it
+ * only takes tokens on a shortest completion (free-text fields end at once, no optional criterion, category,
+ * intent or evidence line); among those the model still chooses (names, scores, winners).
+ */
+export const closingMargin = 8;
+
+/**
+ * Evidence-first layout: tokens the decoder sets aside for the forced prompt while it writes the evidence, so
+ * that the moment it starts closing the evidence does not depend on the prompt (the prompt's real length is
+ * used when it is longer).
+ */
+export const evidencePromptAllowance = 32;
+
 /** The decoding state of one sequence. */
 export class SequenceDecoder {
   readonly tokens: number[] = [];
@@ -28,10 +43,11 @@ export class SequenceDecoder {
   /** P(candidate 1) per category id at each category verdict. */
   readonly categoryWinnerProbability: Record<string, number> = {};
   #phase: 'evidence' | 'prompt' | 'rest';
-  #grammar: CompactGrammar | undefined;
+  #tracker: GrammarTracker | undefined;
   #texts = { evidence: '', rest: '' };
   #queue: number[] = [];
   readonly #rng: Rng;
+  readonly #planners: DecoderPlanners | undefined;
 
   constructor(
     private readonly tokenizer: Tokenizer,
@@ -47,15 +63,18 @@ export class SequenceDecoder {
   ) {
     this.#phase = options.layout === 'evidence-first' ? 'evidence' : 'rest';
     this.#rng = createRng(options.seed);
-    if (options.constrained) this.#grammar = this.#newGrammar();
+    if (options.constrained) {
+      this.#planners = decoderPlanners(tokenizer, options.layout, options.grammar);
+      this.#tracker = (this.#phase === 'evidence' ? (this.#planners.evidence as CompletionPlanner) : this.#planners.rest).start();
+    }
   }
 
-  #newGrammar(): CompactGrammar {
-    const base = this.options.grammar;
-    if (this.options.layout === 'prompt-first') return createCompactGrammar(base);
-    return this.#phase === 'evidence'
-      ? createCompactGrammar({ ...base, intent: 'forbidden', evidence: 'required' })
-      : createCompactGrammar({ ...base, evidence: 'forbidden' });
+  /**
+   * The fewest tokens (forced prompt tokens and the final `<eos>` included) that a constrained decoder needs to
+   * write a complete assessment from the start; 0 when unconstrained.
+   */
+  get minimumTokens(): number {
+    return this.#planners ? this.#need() : 0;
   }
 
   /** The compact text written so far (evidence put back after the intent). */
@@ -80,7 +99,7 @@ export class SequenceDecoder {
 
   #allowed(id: number): boolean {
     if (id === PAD || id === BOS || id === UNK) return false;
-    const grammar = this.#grammar;
+    const grammar = this.#tracker?.grammar;
     if (this.#phase === 'evidence') {
       if (id === SEP) return !grammar || this.#evidenceComplete();
       if (grammar && this.#evidenceComplete()) return false;
@@ -91,82 +110,73 @@ export class SequenceDecoder {
     return grammar.canFeed(this.tokenizer.textOf(id));
   }
 
-  /** Rough number of tokens still needed to finish a minimal assessment from here. */
-  #tokensToFinish(): number {
-    const minCriteria = this.options.grammar.minCriteria ?? 3;
-    const verdicts = (this.#texts.rest.match(/^verdict /gm) ?? []).length;
-    let categories = 0;
-    for (const category of predefinedCategories[this.options.grammar.modality].slice(verdicts)) {
-      // The category line is a forced literal; written with the longest tokens it takes about this many.
-      categories += this.tokenizer.encode(`category ${category.id}: ${category.name}\n`).length + 10 + 9 * minCriteria;
-    }
-    // Independent of the prompt, so that evidence written before the prompt cannot depend on it.
-    const evidence = this.#phase === 'evidence' ? 60 : 0;
-    return categories + 10 + evidence;
+  /** The forced prompt and its `<sep>` (evidence-first), then the shortest whole rest of the assessment. */
+  #afterEvidence(): number {
+    const planners = this.#planners as DecoderPlanners;
+    return this.options.promptIds.length + 1 + planners.rest.cost(planners.rest.start());
   }
 
-  /** Chooses the next token from this sequence's logits; `remaining` is the token budget left. */
+  /** Fewest tokens still needed from a tracker state in the current phase (`<sep>`, prompt and `<eos>` included). */
+  #need(tracker: GrammarTracker = this.#tracker as GrammarTracker): number {
+    const planners = this.#planners as DecoderPlanners;
+    if (this.#phase === 'evidence') return (planners.evidence as CompletionPlanner).cost(tracker) + this.#afterEvidence();
+    if (this.#phase === 'prompt') return this.#queue.length + planners.rest.cost(planners.rest.start());
+    return planners.rest.cost(tracker);
+  }
+
+  /** Fewest tokens still needed after writing `id` now. */
+  #needAfter(id: number): number {
+    if (id === EOS) return 0;
+    if (id === SEP) return this.#afterEvidence();
+    const next = (this.#tracker as GrammarTracker).clone();
+    if (!next.feed(this.tokenizer.textOf(id))) return Infinity;
+    return this.#need(next);
+  }
+
+  /** Chooses the next token from this sequence's logits; `remaining` is the token budget left (this one included). */
   choose(logits: Float32Array, remaining: number): number {
     if (this.#queue.length > 0) return this.#queue.shift() as number;
-    const { temperature, topK } = this.options.sampling;
-    const vocabulary = logits.length;
     this.#recordWinner(logits);
-    const order = Array.from({ length: vocabulary }, (_, i) => i).sort((a, b) => (logits[b] as number) - (logits[a] as number));
-    const constrained = this.#grammar !== undefined;
-    const pressure = constrained && remaining <= this.#tokensToFinish() + 24;
-    if (pressure) return this.#closingChoice(order);
-    if (temperature <= 0) {
-      for (const id of order) if (this.#allowed(id)) return id;
-      return EOS;
+    const order = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => (logits[b] as number) - (logits[a] as number));
+    if (!this.#tracker) return this.#pick(logits, order, (id) => this.#allowed(id)) ?? EOS;
+    const need = this.#need();
+    // The evidence closes at a point that does not depend on the prompt (unless the prompt is long).
+    const slack = this.#phase === 'evidence' ? Math.max(0, evidencePromptAllowance - (this.options.promptIds.length + 1)) : 0;
+    if (remaining <= need + slack + closingMargin) {
+      // Closing: only tokens on a shortest completion.
+      const planner = (this.#phase === 'evidence' ? this.#planners?.evidence : this.#planners?.rest) as CompletionPlanner;
+      const tracker = this.#tracker;
+      const closing = (id: number) => this.#allowed(id) && planner.mayClose(tracker, id) && this.#needAfter(id) === need - 1;
+      return this.#pick(logits, order, closing) ?? EOS;
     }
-    const candidates: number[] = [];
-    for (const id of order) {
-      if (!this.#allowed(id)) continue;
-      candidates.push(id);
-      if (topK > 0 && candidates.length >= topK) break;
-    }
-    if (candidates.length === 0) return EOS;
-    let best = candidates[0] as number;
-    let bestValue = -Infinity;
-    for (const id of candidates) {
-      let u = this.#rng.next();
-      while (u <= 1e-12) u = this.#rng.next();
-      const value = (logits[id] as number) / temperature - Math.log(-Math.log(u));
-      if (value > bestValue) {
-        bestValue = value;
-        best = id;
-      }
-    }
-    return best;
+    // Any allowed token after which the rest still fits.
+    return this.#pick(logits, order, (id) => this.#allowed(id), (id) => this.#needAfter(id) < remaining) ?? EOS;
   }
 
   /**
-   * Under budget pressure: in free text, end the field as soon as the grammar allows; in literal stages
-   * (tags, category names, scores) take the longest allowed token, preferring `verdict` and `overall` over
-   * opening another criterion or category.
+   * Greedy: the most likely token that passes `allowed` and `fits`. Sampled: among the `topK` most likely allowed
+   * tokens (all when 0), Gumbel-max at the temperature, skipping those that do not fit (this samples exactly from
+   * the distribution renormalised over the tokens that do).
    */
-  #closingChoice(order: readonly number[]): number {
-    const grammar = this.#grammar as CompactGrammar;
-    if (this.#phase === 'evidence' && this.#evidenceComplete()) return SEP;
-    if (grammar.isComplete()) return EOS;
-    const allowed = order.filter((id) => this.#allowed(id));
-    if (allowed.length === 0) return EOS;
-    const state = grammar.allowed();
-    if (state.text) {
-      const ends = state.text.terminators;
-      const text = (id: number) => this.tokenizer.textOf(id);
-      // A token holding a whole terminator first, then one that starts it with something other than a space.
-      const whole = allowed.find((id) => ends.some((t) => text(id).startsWith(t)));
-      const part = allowed.find((id) => text(id).trim() !== '' && ends.some((t) => t.startsWith(text(id))));
-      return whole ?? part ?? (allowed[0] as number);
+  #pick(logits: Float32Array, order: readonly number[], allowed: (id: number) => boolean, fits: (id: number) => boolean = () => true): number | undefined {
+    const { temperature, topK } = this.options.sampling;
+    if (temperature <= 0) {
+      for (const id of order) if (allowed(id) && fits(id)) return id;
+      return undefined;
     }
-    const rank = (id: number) => {
-      const text = this.tokenizer.textOf(id);
-      return (text.startsWith('verdict') || text.startsWith('overall') ? 1000 : 0) + text.length;
-    };
-    let best = allowed[0] as number;
-    for (const id of allowed) if (rank(id) > rank(best)) best = id;
-    return best;
+    const candidates: { id: number; value: number }[] = [];
+    for (const id of order) {
+      if (!allowed(id)) continue;
+      let u = this.#rng.next();
+      while (u <= 1e-12) u = this.#rng.next();
+      candidates.push({ id, value: (logits[id] as number) / temperature - Math.log(-Math.log(u)) });
+      if (topK > 0 && candidates.length >= topK) break;
+    }
+    candidates.sort((a, b) => b.value - a.value);
+    for (const { id } of candidates) if (fits(id)) return id;
+    // None of the top-k fits: the most likely allowed token that does.
+    for (const id of order) if (allowed(id) && fits(id)) return id;
+    return undefined;
   }
 
   #recordWinner(logits: Float32Array): void {
@@ -182,7 +192,7 @@ export class SequenceDecoder {
       if (this.tokenizer.isSpecial(id)) continue;
       const text = this.tokenizer.textOf(id).trim();
       if (text !== '1' && text !== '2') continue;
-      if (this.#grammar && !this.#grammar.canFeed(this.tokenizer.textOf(id))) continue;
+      if (this.#tracker && !this.#tracker.grammar.canFeed(this.tokenizer.textOf(id))) continue;
       const p = Math.exp((logits[id] as number) - max);
       if (text === '1') one += p;
       else two += p;
@@ -199,7 +209,7 @@ export class SequenceDecoder {
     if (this.#queue.length > 0 || this.#phase === 'prompt') {
       if (this.#queue.length === 0) {
         this.#phase = 'rest';
-        if (this.#grammar) this.#grammar = this.#newGrammar();
+        if (this.#planners) this.#tracker = this.#planners.rest.start();
       }
       return;
     }
@@ -215,7 +225,7 @@ export class SequenceDecoder {
     }
     if (this.tokenizer.isSpecial(id)) return;
     const text = this.tokenizer.textOf(id);
-    this.#grammar?.feed(text);
+    this.#tracker?.feed(text);
     if (this.#phase === 'evidence') this.#texts.evidence += text;
     else this.#texts.rest += text;
   }
@@ -227,6 +237,21 @@ export class SequenceDecoder {
       this.finishReason = 'length';
     }
   }
+}
+
+/** The planners of a decoder: the evidence lines (evidence-first layout) and the rest of the assessment. */
+export interface DecoderPlanners {
+  readonly evidence?: CompletionPlanner;
+  readonly rest: CompletionPlanner;
+}
+
+/** The grammars a constrained decoder follows in a layout, as planners (shared, memoised). */
+export function decoderPlanners(tokenizer: Tokenizer, layout: SequenceLayout, grammar: CompactGrammarOptions): DecoderPlanners {
+  if (layout === 'prompt-first') return { rest: completionPlanner(tokenizer, grammar, 'complete') };
+  return {
+    evidence: completionPlanner(tokenizer, { ...grammar, intent: 'forbidden', evidence: 'required' }, 'evidence'),
+    rest: completionPlanner(tokenizer, { ...grammar, evidence: 'forbidden' }, 'complete'),
+  };
 }
 
 /** The compact grammar options a decoder uses for a request. */

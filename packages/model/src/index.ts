@@ -18,8 +18,8 @@ export type { MediaBatch, MediaSlot, ExampleMedia, DecoderCache } from './backbo
 export { tokenAccuracy, accumulateGradients, scaleGradients, tokenLogProbs, sequenceLogProbs, crossEntropyLoss, logSigmoid, bradleyTerryLoss, optimizerOptionsSchema, createOptimizer, setLearningRate, computeGradients, globalNorm, applyGradients, trainStep } from './training';
 export type { OptimizerOptions, TrainStepResult } from './training';
 export * from './generators';
-export { FlexJudgeModel, flexJudgeCreateOptionsSchema, generateOptionsSchema } from './flex-judge';
-export type { JudgeExample, PreparedBatch, FlexJudgeCreateOptions, GenerationRequest, GenerateOptions, GenerationOutput, FlexJudgeOptions } from './flex-judge';
+export { FlexJudgeModel, flexJudgeCreateOptionsSchema, generateOptionsSchema, minimumNewTokensOptionsSchema } from './flex-judge';
+export type { JudgeExample, PreparedBatch, FlexJudgeCreateOptions, GenerationRequest, GenerateOptions, GenerationOutput, GenerationError, MinimumNewTokensOptions, FlexJudgeOptions } from './flex-judge';
 export { encodeSequence, generationPrefix, splitEvidence, joinEvidence } from './sequence';
 export type { SequenceLayout, EncodedSequence } from './sequence';
 export { BradleyTerryModel, bradleyTerryCreateOptionsSchema } from './bradley-terry';
