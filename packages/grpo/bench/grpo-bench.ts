@@ -4,7 +4,7 @@
  * (a) the pairwise Flex reward and (b) a scalar pointwise reward, for images and videos, same budget of
  * steps, at least two seeds per arm. Reward and oracle curves are printed side by side; grids are written.
  *
- *   npm run bench -w @flex/grpo -- [--steps 24] [--seeds 2] [--modalities image,video]
+ *   npm run bench -w @flex/grpo -- [--steps 30] [--seeds 2] [--modalities image,video]
  *                                  [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -41,7 +41,7 @@ interface ArmResult {
 }
 
 await runMain(async () => {
-  const steps = Number(argument('steps', '24'));
+  const steps = Number(argument('steps', '30'));
   const seeds = Array.from({ length: Number(argument('seeds', '2')) }, (_, i) => i);
   const modalities = argument('modalities', 'image,video').split(',') as ('image' | 'video')[];
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
@@ -56,7 +56,7 @@ await runMain(async () => {
   for (const modality of modalities) {
     const prefix = modality === 'image' ? '' : 'video_';
     const { generator: base } = await loadFlowGenerator({ folder: join(argument('generators', join(here, '..', 'generators')), modality === 'image' ? 'image-32' : 'video-24') });
-    const held = worldPrompts({ modality, count: 24, seed: 0, heldOut: true });
+    const held = worldPrompts({ modality, count: Number(argument('held-out', '64')), seed: 0, heldOut: true });
     const evalPolicy = createFlowPolicy({ generator: base, steps: 10 });
     const baseGroups = await evalPolicy.sample({ prompts: held.map((p) => p.text), groupSize: 1, seed: 0, mode: 'eval' });
     const baseOracle = mean(baseGroups.map((g, i) => oracleScore(held[i] as WorldPrompt, g.rollouts[0]!.sample)));
@@ -87,12 +87,12 @@ await runMain(async () => {
             seed,
             maxSteps: steps,
             promptsPerStep: 4,
-            groupSize: 6,
-            learningRate: Number(argument('lr', '3e-4')),
-            epsilonLow: Number(argument('clip', '2e-3')),
-            beta: 0.01,
-            minibatches: 2,
-            trainStepFraction: 0.4,
+            groupSize: Number(argument('group', '8')),
+            learningRate: Number(argument('lr', '1e-4')),
+            epsilonLow: Number(argument('clip', '1e-2')),
+            beta: Number(argument('beta', '0.01')),
+            minibatches: Number(argument('minibatches', '1')),
+            trainStepFraction: Number(argument('fraction', '0.5')),
             evalSteps: Math.max(1, Math.floor(steps / 3)),
             updateInWorker: true,
           },

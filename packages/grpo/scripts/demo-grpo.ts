@@ -58,7 +58,7 @@ await runMain(async () => {
       learningRate: Number(argument('lr', '3e-4')),
       epsilonLow: Number(argument('clip', '2e-3')),
       beta: Number(argument('beta', '0.01')),
-      minibatches: 2,
+      minibatches: Number(argument('minibatches', '2')),
       trainStepFraction: Number(argument('fraction', '0.4')),
       evalSteps: Number(argument('eval-every', '10')),
       outputDir: out,
