@@ -315,8 +315,8 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
       // Each row's own budget: its positions never pass the position table (maxTextLength).
       const room = maxLength - prefix.length;
       const budget = Math.min(o.maxNewTokens ?? room, room);
-      const forced = layout === 'prompt-first' ? 0 : promptIds.length + 2; // evidence <sep>, prompt, <sep>
-      const minimum = Math.max(decoder.minimumTokens, forced + 1);
+      // Unconstrained output may stop anywhere (even inside the forced prompt of the evidence-first layout).
+      const minimum = decoder.minimumTokens > 0 ? decoder.minimumTokens : 1;
       const failure = (code: GenerationError['code'], message: string): GenerationOutput => ({
         text: '',
         tokens: [],

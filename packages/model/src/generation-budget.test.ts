@@ -143,6 +143,10 @@ describe('generation budgets', () => {
       expect(out.tokens.length).toBeLessThanOrEqual(max - (prefixes[i] as number));
       expect(parseAssessment(out.text, { mode: 'pairwise', modality: 'image', format: 'compact' }).ok, out.text).toBe(true);
     });
+    // Unconstrained output may stop anywhere, even before the forced prompt of the evidence-first layout.
+    const [description] = model.generate([{ media: [randomImage(5)], prompt: long }], { constrained: false, layout: 'evidence-first', maxNewTokens: 10 });
+    expect(description).toMatchObject({ finishReason: 'length', tokens: expect.objectContaining({ length: 10 }) });
+    expect(description!.error).toBeUndefined();
     // The same row alone gives the same output (budgets do not depend on the batch).
     expect(model.generate([requests[1]!], { temperature: 1, seed: 4 })[0]!.tokens).toEqual(constrained[1]!.tokens);
     expect(tf.memory().numTensors).toBe(before);
