@@ -79,7 +79,11 @@ export interface GenerationRequest {
 
 /** Options of {@link FlexJudgeModel.generate}. */
 export const generateOptionsSchema = z.object({
-  /** Most tokens to write per request (forced prompt tokens included). Default: up to maxTextLength. */
+  /**
+   * Most tokens to write per request (forced prompt tokens and `<eos>` included). Each request's budget is also
+   * capped by the room its own prompt leaves (maxTextLength − its prefix). Default: that room. Below
+   * {@link FlexJudgeModel.minimumNewTokens} a constrained request gets an output with `error.code` 'budget_too_small'.
+   */
   maxNewTokens: z.number().int().min(1).optional(),
   /** 0 = greedy (default). */
   temperature: z.number().min(0).default(0),
@@ -89,7 +93,11 @@ export const generateOptionsSchema = z.object({
   seed: z.number().int().default(0),
   /** Decode with the KV cache (default true) or recompute the whole sequence each step. */
   useCache: z.boolean().default(true),
-  /** Follow the compact grammar so every finished output decodes. Default true. */
+  /**
+   * Follow the compact grammar so that every output is a complete assessment that decodes: the decoder never takes a
+   * token after which the shortest completion no longer fits the budget, and closes along a shortest completion when
+   * the budget runs low. Default true.
+   */
   constrained: z.boolean().default(true),
   /** Grammar options (minCriteria, maxCriteria, maxExtraCategories, maxFieldLength, intent, evidence…). */
   grammar: z.record(z.string(), z.unknown()).default({}),
