@@ -146,7 +146,7 @@ export class SequenceDecoder {
       // Closing: only tokens on a shortest completion.
       const planner = (this.#phase === 'evidence' ? this.#planners?.evidence : this.#planners?.rest) as CompletionPlanner;
       const tracker = this.#tracker;
-      const closing = (id: number) => this.#allowed(id) && planner.mayClose(tracker, id) && this.#needAfter(id) === need - 1;
+      const closing = (id: number) => this.#allowed(id) && planner.mayClose(tracker, id) && this.#needAfter(id) <= need - 1;
       return this.#pick(logits, order, closing) ?? EOS;
     }
     // Any allowed token after which the rest still fits.
