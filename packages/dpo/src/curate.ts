@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type Media, type Modality, type PairwiseAssessment, decodeCompact } from '@flex/criteria';
-import { type FlexJudgeModel, createRng, hashString } from '@flex/model';
+import { type FlexJudgeModel, createRng, encodeSequence, hashString } from '@flex/model';
 import { DpoError, parseDpoOptions } from './errors';
 
 /** One training pair to curate preferences for, its media in the record's order. */
@@ -77,6 +77,8 @@ export interface CurationStats {
   readonly pairsWithChosen: number;
   /** Pairs with at least one wrong or malformed sample. */
   readonly pairsWithRejected: number;
+  /** Samples left out because, re-encoded, they exceed the model's maxTextLength. */
+  readonly tooLong: number;
   /** Preference pairs formed, by kind and by the rejected one's fault. */
   readonly formed: { readonly total: number; readonly modelModel: number; readonly teacherModel: number; readonly wrongWinner: number; readonly malformed: number };
 }
@@ -85,6 +87,8 @@ interface Sample {
   readonly text: string;
   readonly wellFormed: boolean;
   readonly correct: boolean;
+  /** Re-encoded, it fits the model's text length (a sampled text can re-tokenise longer than it was written). */
+  readonly fits: boolean;
 }
 
 /** Whether a pair is shown swapped under a seed when no teacher order is known: a stable coin per id. */
@@ -116,17 +120,21 @@ export function curatePreferences(options: { model: FlexJudgeModel; pairs: reado
   let correct = 0;
   let withChosen = 0;
   let withRejected = 0;
+  let tooLong = 0;
   const formed = { total: 0, modelModel: 0, teacherModel: 0, wrongWinner: 0, malformed: 0 };
   decided.forEach((pair, p) => {
-    const samples: Sample[] = outputs.slice(p * o.samples, (p + 1) * o.samples).map((out) => {
+    const drawn: Sample[] = outputs.slice(p * o.samples, (p + 1) * o.samples).map((out) => {
+      const fits = encodeSequence(model.tokenizer, pair.prompt, out.text, model.layout).ids.length <= model.config.maxTextLength;
       const decoded = decodeCompact(out.text, { prompt: pair.prompt, modality: pair.modality, mode: 'pairwise' });
-      if (!decoded.ok || out.finishReason !== 'eos') return { text: out.text, wellFormed: false, correct: false };
+      if (!decoded.ok || out.finishReason !== 'eos') return { text: out.text, wellFormed: false, correct: false, fits };
       const firstWins = (decoded.value as PairwiseAssessment).winner.endsWith('1');
       const winner = firstWins !== pair.swapped ? 'A' : 'B';
-      return { text: out.text, wellFormed: true, correct: winner === pair.label };
+      return { text: out.text, wellFormed: true, correct: winner === pair.label, fits };
     });
-    wellFormed += samples.filter((s) => s.wellFormed).length;
-    correct += samples.filter((s) => s.correct).length;
+    tooLong += drawn.filter((s) => !s.fits).length;
+    const samples = drawn.filter((s) => s.fits);
+    wellFormed += drawn.filter((s) => s.wellFormed).length;
+    correct += drawn.filter((s) => s.correct).length;
     const chosen = dedupe(samples.filter((s) => s.correct));
     const rejected = dedupe(samples.filter((s) => (s.wellFormed ? !s.correct : o.malformedAsRejected)));
     if (chosen.length > 0) withChosen++;
@@ -164,6 +172,7 @@ export function curatePreferences(options: { model: FlexJudgeModel; pairs: reado
       sampleAccuracy: wellFormed === 0 ? 0 : correct / wellFormed,
       pairsWithChosen: withChosen,
       pairsWithRejected: withRejected,
+      tooLong,
       formed,
     },
   };
