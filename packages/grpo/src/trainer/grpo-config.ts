@@ -39,6 +39,12 @@ export const grpoConfigSchema = z
     numIterations: z.number().int().positive().default(1),
     /** Optimizer updates per pass: the batch's samples are split into this many minibatches. Default 1. */
     minibatches: z.number().int().positive().default(1),
+    /**
+     * Rollouts per forward/backward pass: a minibatch larger than this is processed in chunks whose gradients
+     * are summed before the one optimizer update (gradient accumulation; bounds memory, e.g. for video).
+     * Default 16.
+     */
+    microBatchSize: z.number().int().positive().default(16),
     /** Reward scaling of the advantages (TRL `scale_rewards`). Default `group`. */
     scaleRewards: advantageScalingSchema.default('group'),
     /** ε added to the std in the advantages. Default 1e-4. */

@@ -139,6 +139,18 @@ describe('GRPOTrainer', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('accumulates gradients over micro-batches to the same update', async () => {
+    const whole = newPolicy({ reference: true });
+    const chunked = newPolicy({ reference: true });
+    const config = { ...baseConfig, maxSteps: 2, beta: 0.01, lossType: 'dr-grpo' as const };
+    const a = await new GRPOTrainer({ policy: whole, reward: brightnessReward, prompts, config }).train();
+    const b = await new GRPOTrainer({ policy: chunked, reward: brightnessReward, prompts, config: { ...config, microBatchSize: 2 } }).train();
+    expect(b.history[0]!.loss).toBeCloseTo(a.history[0]!.loss!, 6);
+    const wa = whole.parameters.variables().flatMap((v) => Array.from(v.dataSync()));
+    const wb = chunked.parameters.variables().flatMap((v) => Array.from(v.dataSync()));
+    wa.forEach((value, i) => expect(wb[i]).toBeCloseTo(value, 4));
+  });
+
   it('validates its configuration', () => {
     expect(() => new GRPOTrainer({ policy: newPolicy(), reward: brightnessReward, prompts, config: { groupSize: 1 } })).toThrow(GrpoError);
     expect(() => new GRPOTrainer({ policy: newPolicy(), reward: brightnessReward, prompts, config: { beta: 0.1 } })).toThrow(/reference/);

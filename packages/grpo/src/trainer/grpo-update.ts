@@ -64,25 +64,53 @@ export function grpoUpdate<TPrompt, TSample, TState>(options: GrpoUpdateOptions<
           }),
         );
         const advantage = indices.map((i) => advantages[i] as number);
-        let kept: { logProbs: Tensor; kl?: Tensor } | undefined;
-        const { loss, grads } = computeGradients(policy.parameters, () => {
-          const out = policy.logProbTensors({ rollouts: batch, steps, withKl: c.beta > 0 });
-          const result = grpoLossTensor({
-            logProbs: out.logProbs,
-            oldLogProbs: tf.tensor2d(old),
-            advantages: tf.tensor1d(advantage),
-            epsilonLow: c.epsilonLow,
-            epsilonHigh,
-            ...(out.kl ? { kl: out.kl } : {}),
-            beta: c.beta,
-            aggregation: c.lossType,
+        // Gradient accumulation over chunks of at most microBatchSize rollouts; each chunk's loss is scaled by
+        // its share of the minibatch, so the summed gradient is the minibatch's (every rollout has the same
+        // number of steps and there is no mask, so this holds for every aggregation).
+        let grads: Tensor[] | undefined;
+        let lossValue = 0;
+        const keptChunks: { logProbs: Tensor; kl?: Tensor }[] = [];
+        for (let from = 0; from < batch.length; from += c.microBatchSize) {
+          const chunk = batch.slice(from, from + c.microBatchSize);
+          const share = chunk.length / batch.length;
+          let kept: { logProbs: Tensor; kl?: Tensor } | undefined;
+          const result = computeGradients(policy.parameters, () => {
+            const out = policy.logProbTensors({ rollouts: chunk, steps, withKl: c.beta > 0 });
+            const loss = grpoLossTensor({
+              logProbs: out.logProbs,
+              oldLogProbs: tf.tensor2d(old.slice(from, from + c.microBatchSize)),
+              advantages: tf.tensor1d(advantage.slice(from, from + c.microBatchSize)),
+              epsilonLow: c.epsilonLow,
+              epsilonHigh,
+              ...(out.kl ? { kl: out.kl } : {}),
+              beta: c.beta,
+              aggregation: c.lossType,
+              maxLength: steps.length,
+            });
+            kept = { logProbs: tf.keep(out.logProbs), ...(out.kl ? { kl: tf.keep(out.kl) } : {}) };
+            return (share === 1 ? loss.loss : loss.loss.mul(share)) as tf.Scalar;
           });
-          kept = { logProbs: tf.keep(out.logProbs), ...(out.kl ? { kl: tf.keep(out.kl) } : {}) };
-          return result.loss;
-        });
-        const lossValue = loss.dataSync()[0] as number;
-        loss.dispose();
-        const applied = applyGradients(policy.parameters, optimizer, grads, { maxGradNorm: c.maxGradNorm });
+          lossValue += result.loss.dataSync()[0] as number;
+          result.loss.dispose();
+          if (kept) keptChunks.push(kept);
+          if (!grads) grads = result.grads;
+          else {
+            const previous = grads;
+            grads = previous.map((g, i) => tf.add(g, result.grads[i] as Tensor));
+            tf.dispose([...previous, ...result.grads]);
+          }
+        }
+        const kept =
+          keptChunks.length === 0
+            ? undefined
+            : keptChunks.length === 1
+              ? keptChunks[0]
+              : tf.tidy(() => ({
+                  logProbs: tf.concat(keptChunks.map((k) => k.logProbs)),
+                  ...(keptChunks[0]?.kl ? { kl: tf.concat(keptChunks.map((k) => k.kl as Tensor)) } : {}),
+                }));
+        if (keptChunks.length > 1) tf.dispose(keptChunks.flatMap((k) => [k.logProbs, k.kl]).filter((t): t is Tensor => t !== undefined));
+        const applied = applyGradients(policy.parameters, optimizer, grads as Tensor[], { maxGradNorm: c.maxGradNorm });
         sums.loss += lossValue;
         sums.gradNorm += applied.gradNorm;
         sums.updates += 1;
