@@ -1,9 +1,10 @@
 // The learning result of issue 8: does the Flex judge learn, on held-out pairs, on generated assessments?
 // untrained → base (Stage 0, shipped) → SFT on teacher traces → DPO on its own samples, against the teacher.
 // Last line: one JSON object. Sizes and steps can be changed with environment variables (FLEX_BENCH_*).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type Media, type PairwiseAssessment, decodeCompact } from '@flex/criteria';
 import { FlexJudgeModel, createOptimizer, initBackend, loadCheckpoint, runMain, tf, trainStep, Tokenizer, buildTokenizer } from '@flex/model';
 import { SimulatedTeacher, synthesize, type PairRecord } from '@flex/synth';
@@ -22,12 +23,17 @@ const sizes = {
   curatePairs: env('CURATE_PAIRS', 64),
   samples: env('SAMPLES', 4),
   dpoSteps: env('DPO_STEPS', 40),
+  dpoLearningRate: env('DPO_LR', 2e-4),
+  dpoBeta: env('DPO_BETA', 0.1),
+  rpoAlpha: env('RPO_ALPHA', 0.2),
   seed: env('SEED', 0),
   descriptionMix: env('DESCRIPTION_MIX', 0.5),
 };
-const base = process.env.FLEX_BENCH_BASE ?? baseImageCheckpoint;
+// The bench is bundled, which moves import.meta.url: find the shipped base through the @flex/sft package folder.
+const sftFolder = dirname(createRequire(import.meta.url).resolve('@flex/sft/package.json'));
+const base = process.env.FLEX_BENCH_BASE ?? (existsSync(join(baseImageCheckpoint, 'config.json')) ? baseImageCheckpoint : join(sftFolder, 'assets', 'base-image'));
 const started = performance.now();
-const log = (message: string, figures: Record<string, unknown> = {}) =>
+const log = (message: string, figures: object = {}) =>
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${message} ${Object.keys(figures).length ? JSON.stringify(figures) : ''}\n`);
 
 /** Test pairs in a randomised A/B order (a coin per pair from the seed). */
@@ -161,7 +167,7 @@ runMain(async () => {
   log('caption accuracy (base, held out)', caption);
 
   const untrained = FlexJudgeModel.create({ preset: 'small', config: { ...baseModel.config, vision: baseModel.config.vision }, tokenizer: baseModel.tokenizer, seed: 12345, layout: 'evidence-first' });
-  const accUntrained = judgeAccuracy(untrained, test.slice(0, sizes.untrainedTest));
+  const accUntrained = sizes.untrainedTest > 0 ? judgeAccuracy(untrained, test.slice(0, sizes.untrainedTest)) : { accuracy: 0, parseRate: 0, pairs: 0, semantic: 0, other: 0, tokens: 0 };
   untrained.dispose();
   log('untrained', accUntrained);
   const accBase = judgeAccuracy(baseModel, test);
@@ -181,6 +187,7 @@ runMain(async () => {
     out: sftOut,
     filter: 'correct',
     descriptionMix: sizes.descriptionMix,
+    layout: process.env.FLEX_BENCH_LAYOUT === 'prompt-first' ? 'prompt-first' : 'evidence-first',
     evalShare: 0,
     seed: sizes.seed,
     config: { maxSteps: sizes.sftSteps, batchSize: sizes.sftBatch, learningRate: sizes.sftLearningRate, warmupSteps: 20, loggingSteps: 20, saveFinal: false, scoreWeight: 2 },
@@ -191,13 +198,13 @@ runMain(async () => {
   const { model: sftModel } = await loadCheckpoint({ directory: sftResult.checkpoint, kind: 'flex-judge' });
   const accSft = judgeAccuracy(sftModel, test);
   log('sft', { ...accSft, traces: sftResult.traces, seconds: sftSeconds });
-  const accSftFree = judgeAccuracy(sftModel, test.slice(0, sizes.untrainedTest), { constrained: false });
+  const accSftFree = sizes.untrainedTest > 0 ? judgeAccuracy(sftModel, test.slice(0, sizes.untrainedTest), { constrained: false }) : accUntrained;
   log('sft unconstrained', accSftFree);
   sftModel.dispose();
 
   const prefs = join(root, 'preferences');
-  const curated = await curate({ model: sftResult.checkpoint, data: trainData, out: prefs, limit: sizes.curatePairs, samples: sizes.samples, temperature: 1, seed: sizes.seed, teacherPairs: 'when-no-chosen', maxPairsPerPrompt: 2, maxNewTokens: 560 });
-  log('curate', curated.stats);
+  const curated = sizes.dpoSteps === 0 ? { preferences: 0, stats: { sampleAccuracy: 0 } as { sampleAccuracy: number }, out: '' } : await curate({ model: sftResult.checkpoint, data: trainData, out: prefs, limit: sizes.curatePairs, samples: sizes.samples, temperature: 1, seed: sizes.seed, teacherPairs: 'when-no-chosen', maxPairsPerPrompt: 2, maxNewTokens: 560 });
+  if (sizes.dpoSteps > 0) log('curate', curated.stats);
 
   let accDpo = accSft;
   let dpoMetrics: Record<string, number> | undefined;
@@ -210,7 +217,7 @@ runMain(async () => {
       out: dpoOut,
       evalShare: 0,
       seed: sizes.seed,
-      config: { maxSteps: sizes.dpoSteps, batchSize: 8, learningRate: 2e-4, warmupSteps: 5, loggingSteps: 10, beta: 0.1, saveFinal: false, rpoAlpha: 0.2 },
+      config: { maxSteps: sizes.dpoSteps, batchSize: 8, learningRate: sizes.dpoLearningRate, warmupSteps: 5, loggingSteps: 10, beta: sizes.dpoBeta, saveFinal: false, rpoAlpha: sizes.rpoAlpha },
       callbacks: [{ onLog: (e) => log('dpo', e) }],
     });
     dpoMetrics = dpoResult.train.lastLog ? { ...dpoResult.train.lastLog } : undefined;

@@ -98,6 +98,8 @@ export const sftOptionsSchema = z.object({
   callbacks: z.array(z.custom<TrainerCallbacks>((v) => typeof v === 'object' && v !== null)).default([]),
   /** Resume from the latest checkpoint in `out`. Default false. */
   resume: z.boolean().default(false),
+  /** Sequence layout of the judge: 'evidence-first' (the evidence is written before the prompt is visible; default) or 'prompt-first'. */
+  layout: z.enum(['evidence-first', 'prompt-first']).default('evidence-first'),
 });
 /** Input of {@link sftOptionsSchema}. */
 export type SftOptions = z.input<typeof sftOptionsSchema>;
@@ -127,7 +129,7 @@ export async function sft(options: SftOptions): Promise<SftResult> {
   const evalSet = judgeExamples({ pairs, traces: traces.filter((t) => evalIds.has(t.id)), filter: o.filter, descriptionMix: 0, seed: o.seed });
   if (trainSet.traces === 0) throw new SftError('invalid_dataset', `no trace passes the '${o.filter}' filter in ${o.traces ?? tracesFileOf(o.data)}`);
   const { model } = await loadCheckpoint({ directory: o.base ?? baseImageCheckpoint, kind: 'flex-judge' });
-  model.layout = 'evidence-first';
+  model.layout = o.layout;
   const config = { outputDir: o.out, seed: o.seed, ...o.config } as SFTConfigInput;
   const trainer = new SFTTrainer({ model, config, trainDataset: trainSet.examples, evalDataset: evalSet.examples, callbacks: o.callbacks });
   const train = await trainer.train(o.resume ? { resumeFrom: true } : {});
