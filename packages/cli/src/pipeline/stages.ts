@@ -208,7 +208,8 @@ const baselineFixedRubricStage: Stage<PipelineConfig> = {
   async run({ runDir, stageDir, config, previous, quiet, log }) {
     const data = datasetDirs(runDir).imageTrain;
     const traces = join(stageDir, 'traces-fixed-rubric.jsonl');
-    const rewrite = await rewriteFixedRubric({ data, traces: String(previous['distill']?.['traces']), out: traces });
+    // Joined reasons are kept short so the rewritten traces fit the judge's text length like the originals.
+    const rewrite = await rewriteFixedRubric({ data, traces: String(previous['distill']?.['traces']), out: traces, maxReasonLength: 80 });
     const result = await sft({
       base: checkpointOf(previous['base'], 'base'),
       data,
