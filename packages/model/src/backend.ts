@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { tf } from './engine';
 import { ModelError, parseOptions } from './errors';
-import { installWasmKernelFixes, installZeroComparisonGradients } from './kernels';
+import { installWasmAllocationGuard, installWasmKernelFixes, installZeroComparisonGradients } from './kernels';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 /** The backends Flex can run on, fastest first: native TensorFlow, WebAssembly (SIMD), plain JavaScript. */
@@ -104,6 +104,7 @@ async function start(options: z.output<typeof initBackendOptionsSchema>): Promis
       await tf.ready();
       installZeroComparisonGradients();
       let fixedKernels = false;
+      if (backend === 'wasm') installWasmAllocationGuard();
       if (backend === 'wasm' && options.fixKernels) {
         installWasmKernelFixes();
         fixedKernels = true;

@@ -13,7 +13,8 @@ export type ModelErrorCode =
   | 'checkpoint_newer_version'
   | 'checkpoint_mismatch'
   | 'tokenizer_error'
-  | 'shape_error';
+  | 'shape_error'
+  | 'out_of_memory';
 
 const marker = Symbol.for('@flex/model.error');
 

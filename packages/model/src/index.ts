@@ -4,7 +4,7 @@ export { ModelError, CheckpointError, InvalidOptionsError } from './errors';
 export type { ModelErrorCode } from './errors';
 export { initBackend, initBackendOptionsSchema, backendNames, backendReport, activeBackend, runMain } from './backend';
 export type { BackendName, BackendReport, InitBackendOptions } from './backend';
-export { installWasmKernelFixes, installZeroComparisonGradients, wasmKernelFixesInstalled } from './kernels';
+export { installWasmAllocationGuard, installWasmKernelFixes, installZeroComparisonGradients, wasmKernelFixesInstalled } from './kernels';
 export { createRng, namedRng, hashString } from './random';
 export type { Rng } from './random';
 export { Parameters, Linear, Embedding, LayerNorm, Attention, Mlp, TransformerBlock, Conv2d, ConvStem, gelu, prefixCausalBias, spaceToDepth2, maskValue } from './layers';

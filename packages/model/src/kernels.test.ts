@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from './engine';
 import { initBackend } from './backend';
+import { ModelError } from './errors';
 
 /** Runs `f` on a backend with fixed inputs and returns plain arrays of its outputs. */
 async function on(backend: 'cpu' | 'wasm', inputs: Float32Array[][], shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor[]) {
@@ -181,5 +182,47 @@ describe('fixed wasm kernels agree with cpu', () => {
     expect([tf.memory().numTensors, backend.numDataIds()]).toEqual(before);
     tf.dispose([ids, x, w, y]);
     tf.dispose([a, b]);
+  });
+});
+
+describe('a full wasm heap', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+    await tf.setBackend('wasm');
+  });
+
+  // tfjs-backend-wasm does not check _malloc: at the 4 GB cap it returns 0, the new tensor was registered at
+  // address 0 and its kernel wrote over the module's static data, and a later kernel aborted with "memory access
+  // out of bounds" (the pipeline's DPO stage after SFT in one process). The heap is filled with outputs that are
+  // never written, so the test reserves address space but touches almost no memory.
+  it('an allocation past the cap throws out_of_memory, not address 0, and the backend keeps working', async () => {
+    const backend = tf.engine().backend as unknown as {
+      makeOutput(shape: number[], dtype: string): { dataId: object };
+      dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+      disposeData(dataId: object): boolean;
+    };
+    const chunk = 2 ** 26; // floats: 256 MB
+    const fill: { dataId: object }[] = [];
+    let error: unknown;
+    try {
+      for (let i = 0; i < 20 && error === undefined; i++) {
+        const info = backend.makeOutput([chunk], 'float32');
+        fill.push(info);
+        if (backend.dataIdMap.get(info.dataId)?.memoryOffset === 0) error = new Error('a tensor was registered at address 0');
+      }
+    } catch (e) {
+      error = e;
+    }
+    try {
+      expect(ModelError.isInstance(error) ? (error as ModelError).code : String(error) + ' after ' + fill.map((f) => backend.dataIdMap.get(f.dataId)?.memoryOffset).join(',')).toBe('out_of_memory');
+      const before = tf.memory().numTensors;
+      const one = tf.ones([1]);
+      expect(() => tf.tile(one, [chunk])).toThrow(/wasm heap is full/);
+      one.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      fill.forEach((info) => backend.disposeData(info.dataId));
+    }
+    await compare([[70, 9], [5, 70]], (a, b) => [tf.matMul(b as tf.Tensor2D, a as tf.Tensor2D), a!.sum(0)]);
   });
 });

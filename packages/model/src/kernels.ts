@@ -1,4 +1,5 @@
 import { tf } from './engine';
+import { ModelError } from './errors';
 
 /**
  * Fixed training kernels for the wasm backend (see TFJS.md). TensorFlow.js 4.22 on wasm runs only the plain
@@ -24,6 +25,48 @@ type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmBackend; at
 type KernelFunction = (args: KernelArgs) => TensorInfo;
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
+
+/** The part of the wasm module the allocation guard wraps. */
+interface WasmHeap {
+  _malloc(bytes: number): number;
+  HEAPU8: Uint8Array;
+  /** The raw exports of the instance (Emscripten's `Module.asm`). */
+  asm?: { malloc?: (bytes: number) => number };
+}
+
+const guardedHeaps = new WeakSet<object>();
+
+/**
+ * Makes a failed allocation on the wasm heap throw `ModelError('out_of_memory')` instead of corrupting the heap.
+ * tfjs-backend-wasm 4.x never checks `_malloc`: when the heap cannot grow (it is capped at 4 GB and never
+ * shrinks, so memory left fragmented by earlier stages in the same process counts), `_malloc` returns 0 and the
+ * backend registers the new tensor at address 0 and writes over the module's static data (the tensor registry,
+ * the allocator's state); a later, unrelated kernel or allocation then fails with "memory access out of bounds".
+ * Idempotent per module. `wasm` defaults to the registered wasm backend's module; a no-op when there is none.
+ */
+export function installWasmAllocationGuard(wasm?: WasmHeap): void {
+  const heap = wasm ?? (tf.findBackend('wasm') as unknown as { wasm?: WasmHeap } | null)?.wasm;
+  if (!heap || typeof heap._malloc !== 'function' || guardedHeaps.has(heap)) return;
+  // Emscripten exports `_malloc` as a stub that replaces itself with the raw export on its first call
+  // (`Module._malloc = asm.malloc`), which would overwrite a wrapper of the stub: wrap the raw export.
+  const raw = heap.asm?.malloc;
+  const malloc: (bytes: number) => number = typeof raw === 'function' ? raw : heap._malloc.bind(heap);
+  heap._malloc = (bytes: number): number => {
+    const address = malloc(bytes);
+    if (address === 0 && bytes > 0) {
+      const heapMb = Math.round(heap.HEAPU8.buffer.byteLength / 2 ** 20);
+      const requestMb = Math.round((bytes / 2 ** 20) * 10) / 10;
+      throw new ModelError(
+        'out_of_memory',
+        `the wasm heap is full: ${requestMb} MB more could not be allocated (heap ${heapMb} MB, capped at 4 GB). ` +
+          'Use a smaller batch (or gradient accumulation), or run memory-hungry stages in separate processes: the wasm heap never shrinks',
+        { details: { requestedBytes: bytes, heapBytes: heap.HEAPU8.buffer.byteLength } },
+      );
+    }
+    return address;
+  };
+  guardedHeaps.add(heap);
+}
 
 let installed = false;
 
@@ -83,6 +126,7 @@ function asWeight(backend: WasmBackend, b: TensorInfo, k: number, n: number): { 
  */
 export function installWasmKernelFixes(): void {
   if (installed) return;
+  installWasmAllocationGuard();
   installZeroComparisonGradients();
   const batchMatMul = original('BatchMatMul');
   const transpose = original('Transpose');
