@@ -175,7 +175,9 @@ const dpoStage: Stage<PipelineConfig> = {
       preferences: curated.out,
       out: join(stageDir, 'train'),
       seed: config.seed,
-      config: { maxSteps: config.dpo.steps, batchSize: Math.min(8, config.sft.batchSize) },
+      // A DPO micro-batch holds chosen and rejected sequences: half SFT's micro-batch, accumulated twice, keeps the
+      // activations within the wasm heap (4 GB, never shrinks) for the same effective batch.
+      config: { maxSteps: config.dpo.steps, batchSize: Math.max(1, Math.floor(Math.min(8, config.sft.batchSize) / 2)), gradientAccumulationSteps: 2 },
       callbacks: [progressCallbacks({ label: 'dpo', total: config.dpo.steps, quiet, log })],
       resume: existsSync(join(stageDir, 'train', 'metrics.jsonl')),
     });
