@@ -23,7 +23,7 @@ const maxBatch = Number(process.env['FLEX_SERVE_BENCH_MAX_BATCH'] ?? 32);
 const batchWindowMs = 10;
 const modelName = 'flex-bench';
 // An untrained judge rambles: short fields, no intent or evidence lines and no extra category keep its assessments
-// near the length of a trained one's (the decoder still runs out of budget on some: those answers are the raw text).
+// near the length of a trained one's. (Constrained decoding closes every assessment within each request's own budget.)
 const grammar = { maxFieldLength: 12, maxExtraCategories: 0, maxCriteria: 3, intent: 'forbidden', evidence: 'forbidden' } as const;
 
 function benchModel(): FlexJudgeModel {
@@ -37,10 +37,7 @@ function benchModel(): FlexJudgeModel {
 }
 
 function benchJudge(model: FlexJudgeModel): Judge {
-  // maxNewTokens leaves room for the longest prompt: @flex/model's batched generation otherwise runs the
-  // positions of a batch's longer prompts past maxTextLength (GatherV2 index error) when an output hits the budget.
-  const maxNewTokens = model.config.maxTextLength - 64;
-  return { name: model.name, judge: (requests, options) => model.judge(requests, { ...options, grammar, maxNewTokens, batchSize: maxBatch }) };
+  return { name: model.name, judge: (requests, options) => model.judge(requests, { ...options, grammar, batchSize: maxBatch }) };
 }
 
 function image(seed: number, size = 32): RgbImage {
