@@ -1,4 +1,4 @@
-/** Kernels of one reference training step by time: `node bench/run.mjs bench/profile.ts`. */
+/** Kernels of one reference training step by time: `node ../../scripts/run-ts.mjs bench/profile.ts`. */
 import { createOptimizer, initBackend, runMain, tf, trainStep } from '../src/index';
 import { buildReference, referenceBatch } from './reference-model';
 

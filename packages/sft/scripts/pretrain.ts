@@ -1,4 +1,4 @@
-// Runs Stage-0 pretraining from the command line: node scripts/run.mjs scripts/pretrain.ts '<json options>'.
+// Runs Stage-0 pretraining from the command line: node ../../scripts/run-ts.mjs scripts/pretrain.ts '<json options>'.
 import { runMain } from '@flex/model';
 import { pretrain } from '../src/index';
 
