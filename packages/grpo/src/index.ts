@@ -22,3 +22,4 @@ export { grpoUpdate, trainedSteps } from './trainer/grpo-update';
 export type { GrpoUpdateOptions } from './trainer/grpo-update';
 export { WorkerUpdater } from './trainer/worker-updater';
 export * from './flow/pretrain';
+export { shippedGenerators } from './generators';

@@ -25,7 +25,17 @@ export const pipelineConfigSchema = z.object({
   dpo: z.object({ steps: z.number().int().min(1), samplesPerPair: z.number().int().min(2), pairs: z.number().int().min(1) }),
   baselines: z.object({ btSteps: z.number().int().min(1), fixedRubricSteps: z.number().int().min(1) }),
   eval: z.object({ limit: z.number().int().min(1), bootstrapSamples: z.number().int().min(0) }),
-  grpo: z.object({ steps: z.number().int().min(0), groupSize: z.number().int().min(2) }),
+  /**
+   * GRPO of the shipped image generator with the pipeline's Flex judge (the DPO checkpoint) as the reward; 0 steps
+   * skip the stage. The held-out oracle is scored before and after on `heldOut` prompts.
+   */
+  grpo: z.object({
+    steps: z.number().int().min(0),
+    groupSize: z.number().int().min(2),
+    promptsPerStep: z.number().int().min(1),
+    learningRate: z.number().positive(),
+    heldOut: z.number().int().min(1),
+  }),
 });
 /** The resolved configuration of a pipeline run. */
 export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
@@ -43,7 +53,7 @@ const presets: Record<PresetName, Omit<PipelineConfig, 'seed' | 'fromScratch'>> 
     dpo: { steps: 10, samplesPerPair: 2, pairs: 16 },
     baselines: { btSteps: 20, fixedRubricSteps: 20 },
     eval: { limit: 40, bootstrapSamples: 200 },
-    grpo: { steps: 2, groupSize: 4 },
+    grpo: { steps: 2, groupSize: 4, promptsPerStep: 1, learningRate: 1e-4, heldOut: 8 },
   },
   default: {
     preset: 'default',
@@ -55,7 +65,7 @@ const presets: Record<PresetName, Omit<PipelineConfig, 'seed' | 'fromScratch'>> 
     dpo: { steps: 100, samplesPerPair: 4, pairs: 200 },
     baselines: { btSteps: 300, fixedRubricSteps: 400 },
     eval: { limit: 250, bootstrapSamples: 1000 },
-    grpo: { steps: 20, groupSize: 6 },
+    grpo: { steps: 20, groupSize: 6, promptsPerStep: 4, learningRate: 1e-4, heldOut: 64 },
   },
   full: {
     preset: 'full',
@@ -67,7 +77,7 @@ const presets: Record<PresetName, Omit<PipelineConfig, 'seed' | 'fromScratch'>> 
     dpo: { steps: 2000, samplesPerPair: 6, pairs: 4000 },
     baselines: { btSteps: 12000, fixedRubricSteps: 12000 },
     eval: { limit: 2000, bootstrapSamples: 1000 },
-    grpo: { steps: 300, groupSize: 8 },
+    grpo: { steps: 300, groupSize: 8, promptsPerStep: 4, learningRate: 1e-4, heldOut: 256 },
   },
 };
 

@@ -16,6 +16,7 @@ import {
 import { curate, dpo } from '@flex/dpo';
 import { baseImageCheckpoint, distill, pretrain, sft } from '@flex/sft';
 import { SimulatedTeacher, datasetStats, synthesize } from '@flex/synth';
+import { runGrpo } from '../commands/grpo';
 import { createProgress } from '../progress';
 import type { PipelineConfig } from './presets';
 import type { Stage, StageSummary } from './runner';
@@ -290,5 +291,31 @@ const evalStage: Stage<PipelineConfig> = {
   },
 };
 
+const grpoStage: Stage<PipelineConfig> = {
+  name: 'grpo',
+  description: "GRPO of the shipped image generator with the pipeline's Flex judge (DPO checkpoint) as the pairwise reward; held-out oracle before/after",
+  enabled: (config) => config.grpo.steps > 0,
+  async run({ stageDir, config, previous, quiet, log }) {
+    // The judge the eval stage scored as flex-sft-dpo.
+    const judge = await loadBaselineJudge({ id: 'flex-sft-dpo', checkpoint: checkpointOf(previous['dpo'], 'dpo') });
+    const summary = await runGrpo({
+      judge,
+      out: stageDir,
+      steps: config.grpo.steps,
+      groupSize: config.grpo.groupSize,
+      promptsPerStep: config.grpo.promptsPerStep,
+      learningRate: config.grpo.learningRate,
+      seed: config.seed,
+      heldOut: config.grpo.heldOut,
+      evalSteps: Math.max(1, Math.ceil(config.grpo.steps / 4)),
+      updateInWorker: true,
+      quiet,
+      log,
+    });
+    log(`[grpo] ${summary.summary}`);
+    return { ...summary, report: join(stageDir, 'grpo.json') };
+  },
+};
+
 /** Every stage of `flex pipeline`, in order. */
-export const pipelineStages: readonly Stage<PipelineConfig>[] = [dataStage, statsStage, baseStage, distillStage, sftStage, dpoStage, baselineBtStage, baselineFixedRubricStage, evalStage];
+export const pipelineStages: readonly Stage<PipelineConfig>[] = [dataStage, statsStage, baseStage, distillStage, sftStage, dpoStage, baselineBtStage, baselineFixedRubricStage, evalStage, grpoStage];

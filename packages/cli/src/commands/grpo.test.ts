@@ -1,0 +1,106 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildJudgeTokenizer, createFlowGenerator, FlexJudgeModel, initBackend, saveCheckpoint, saveFlowGenerator } from '@flex/model';
+import { presetConfig } from '../pipeline/presets';
+import { pipelineStages } from '../pipeline/stages';
+import { runCli } from '../program';
+
+let dir: string;
+let judge: string;
+let generator: string;
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((t) => (out.push(String(t)), true));
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((t) => (err.push(String(t)), true));
+  return {
+    io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) },
+    out,
+    err,
+    restore: () => (spy.mockRestore(), errSpy.mockRestore()),
+  };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flex-cli-grpo-'));
+  await initBackend();
+  // An untrained tiny judge (its verdicts are arbitrary: only the wiring is tested) and a tiny generator.
+  const tokenizer = buildJudgeTokenizer({ prompts: ['a red circle left of a blue square'], minCount: 1 });
+  judge = join(dir, 'judge');
+  await saveCheckpoint({ directory: judge, model: FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 1 }) });
+  generator = join(dir, 'generator');
+  await saveFlowGenerator({ generator: createFlowGenerator({ modality: 'image', size: 16, channels: 4, embeddingDim: 8, promptBuckets: 16, seed: 3 }), folder: generator });
+}, 120_000);
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('flex grpo', () => {
+  it('trains a tiny generator for 2 steps with a judge checkpoint, writes the oracle before/after and grids, and resumes', async () => {
+    const out = join(dir, 'run');
+    const args = ['grpo', '--judge', judge, '--generator', generator, '--out', out, '--group-size', '2', '--prompts-per-step', '1', '--held-out', '2', '--quiet'];
+    const c = capture();
+    try {
+      const code = await runCli([...args, '--steps', '2'], c.io);
+      expect(c.err.filter((l) => l.startsWith('flex:')).join(''), 'stderr').toBe('');
+      expect(code).toBe(0);
+      const summary = JSON.parse(await readFile(join(out, 'grpo.json'), 'utf8'));
+      expect(summary.steps).toBe(2);
+      expect(summary.modality).toBe('image');
+      expect(summary.oracleBefore).toBeGreaterThanOrEqual(0);
+      expect(summary.oracleBefore).toBeLessThanOrEqual(1);
+      expect(summary.oracleCurve[0]).toEqual([0, summary.oracleBefore]);
+      expect(summary.rewardCurve).toHaveLength(2);
+      expect(Object.keys(summary.time).sort()).toEqual(['judging', 'sampling', 'step', 'update']);
+      for (const file of ['samples-before.png', 'samples-after.png', 'generator/config.json', 'train/checkpoint-2/config.json', 'train/metrics.jsonl']) {
+        expect(existsSync(join(out, file)), file).toBe(true);
+      }
+      expect(c.out.join('')).toContain('held-out oracle');
+      // A rerun with more steps continues from checkpoint-2.
+      c.out.length = 0;
+      expect(await runCli([...args, '--steps', '3', '--no-worker'], c.io)).toBe(0);
+      expect(c.err.join('')).toContain('resuming');
+      expect(JSON.parse(await readFile(join(out, 'grpo.json'), 'utf8')).steps).toBe(3);
+    } finally {
+      c.restore();
+    }
+  }, 240_000);
+
+  it('fails in one line without a judge, with a missing judge or generator, and on bad numbers', async () => {
+    const c = capture();
+    try {
+      const out = join(dir, 'bad');
+      expect(await runCli(['grpo', '--generator', generator, '--out', out], c.io)).toBe(2);
+      expect(await runCli(['grpo', '--judge', join(dir, 'nope'), '--generator', generator, '--out', out], c.io)).toBe(2);
+      expect(await runCli(['grpo', '--judge', judge, '--generator', join(dir, 'nope'), '--out', out], c.io)).toBe(2);
+      expect(await runCli(['grpo', '--judge', judge, '--steps', '0', '--out', out], c.io)).toBe(2);
+      expect(await runCli(['grpo', '--judge', judge, '--judge-url', 'http://127.0.0.1:1/v1', '--out', out], c.io)).toBe(2);
+      const lines = c.err.join('').trim().split('\n');
+      expect(lines).toHaveLength(5);
+      expect(lines[0]).toMatch(/^flex: --judge <checkpoint> or --judge-url/);
+      expect(lines[1]).toMatch(/^flex: --judge: no judge checkpoint/);
+      expect(lines[2]).toMatch(/^flex: --generator: no flow generator/);
+      expect(lines[3]).toMatch(/^flex: --steps: must be at least 1/);
+      expect(lines[4]).toMatch(/^flex: give either --judge or --judge-url/);
+    } finally {
+      c.restore();
+    }
+  });
+});
+
+describe('flex pipeline grpo stage', () => {
+  it('comes after eval, is sized small in the quick preset and skipped with 0 steps', () => {
+    const names = pipelineStages.map((s) => s.name);
+    expect(names.indexOf('grpo')).toBe(names.indexOf('eval') + 1);
+    const stage = pipelineStages.find((s) => s.name === 'grpo')!;
+    const quick = presetConfig('quick');
+    expect(quick.grpo.steps * quick.grpo.promptsPerStep * quick.grpo.groupSize).toBeLessThanOrEqual(16);
+    expect(stage.enabled?.(quick)).toBe(true);
+    expect(stage.enabled?.({ ...quick, grpo: { ...quick.grpo, steps: 0 } })).toBe(false);
+  });
+});

@@ -1,0 +1,287 @@
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { isVideo, type Judge, type Media, type RgbImage } from '@flex/criteria';
+import { loadBaselineJudge } from '@flex/eval';
+import {
+  createFlowPolicy,
+  functionReward,
+  GRPOTrainer,
+  latestGrpoCheckpoint,
+  pairwiseJudgeReward,
+  shippedGenerators,
+  type FlowPolicy,
+  type GRPOMetrics,
+} from '@flex/grpo';
+import { initBackend, loadFlowGenerator, saveFlowGenerator } from '@flex/model';
+import { encodePng, promptText, samplePromptSpec, scoreGeneration, type PromptSpec } from '@flex/synth';
+import { CliError } from '../errors';
+import { integerFlag, parseOptions } from '../options';
+import { createProgress } from '../progress';
+
+/** Seeds of the held-out evaluation prompts start here (the same set for every run, whatever its seed). */
+const HELD_OUT_SEED_BASE = 1_000_000;
+
+/** Options of {@link runGrpo}: one GRPO run of a flow generator against a judge, evaluated by the world's oracle. */
+export interface RunGrpoOptions {
+  /** The judge whose pairwise verdicts are the reward (the Flex reward of every pair of a group). */
+  readonly judge: Judge;
+  /** A flow generator folder (`loadFlowGenerator`). Default: the shipped image generator. */
+  readonly generator?: string;
+  /** Output folder: `train/` (metrics.jsonl, checkpoints), `generator/` (the trained generator), `grpo.json`, grids. */
+  readonly out: string;
+  /** GRPO steps. */
+  readonly steps: number;
+  /** Samples per prompt (G). */
+  readonly groupSize: number;
+  /** Prompts per step. */
+  readonly promptsPerStep: number;
+  /** Adam learning rate. */
+  readonly learningRate: number;
+  /** Seed of the training prompts, sampling noise and updates. */
+  readonly seed: number;
+  /** Held-out prompts scored by the oracle before and after. */
+  readonly heldOut: number;
+  /** Evaluate every this many steps (0: only at the end). */
+  readonly evalSteps: number;
+  /** Run the update in a worker thread (its own core). */
+  readonly updateInWorker: boolean;
+  readonly quiet: boolean;
+  readonly log: (line: string) => void;
+}
+
+/** What {@link runGrpo} reports (also written to `<out>/grpo.json`). */
+export interface GrpoRunSummary {
+  readonly [key: string]: unknown;
+  readonly modality: 'image' | 'video';
+  readonly steps: number;
+  readonly oracleBefore: number;
+  readonly oracleAfter: number;
+  readonly oracleCurve: readonly (readonly [number, number])[];
+  readonly summary: string;
+  readonly generator: string;
+  readonly checkpoint: string | null;
+}
+
+interface WorldPrompt {
+  readonly spec: PromptSpec;
+  readonly text: string;
+}
+
+function worldPrompts(modality: 'image' | 'video', count: number, base: number): WorldPrompt[] {
+  return Array.from({ length: count }, (_, i) => {
+    const spec = samplePromptSpec({ modality, seed: base + i });
+    return { spec, text: promptText(spec) };
+  });
+}
+
+const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length);
+
+/** One PNG row of samples (a video shows its frames side by side), each pixel repeated `zoom` times. */
+function gridImage(samples: readonly Media[], zoom = 4): RgbImage {
+  const tiles = samples.map((m) => (isVideo(m) ? [...m.frames] : [m]));
+  const side = (tiles[0]?.[0] as RgbImage | undefined)?.width ?? 1;
+  const cell = side * zoom + 2;
+  const columns = Math.max(1, ...tiles.map((t) => t.length));
+  const width = columns * cell;
+  const height = tiles.length * cell;
+  const data = new Float32Array(width * height * 3).fill(1);
+  tiles.forEach((row, r) =>
+    row.forEach((image, c) => {
+      for (let y = 0; y < image.height * zoom; y++) {
+        for (let x = 0; x < image.width * zoom; x++) {
+          const source = (Math.floor(y / zoom) * image.width + Math.floor(x / zoom)) * 3;
+          const target = ((r * cell + y) * width + c * cell + x) * 3;
+          for (let k = 0; k < 3; k++) data[target + k] = image.data[source + k] as number;
+        }
+      }
+    }),
+  );
+  return { width, height, data };
+}
+
+async function writeGrid(policy: FlowPolicy, prompts: readonly WorldPrompt[], file: string): Promise<void> {
+  const groups = await policy.sample({ prompts: prompts.map((p) => p.text), groupSize: 1, seed: 0, mode: 'eval' });
+  await writeFile(file, encodePng(gridImage(groups.map((g) => g.rollouts[0]!.sample))));
+}
+
+/**
+ * GRPO of a flow generator with the pairwise Flex reward over `judge`, resumable (an interrupted run continues
+ * from the newest checkpoint in `<out>/train`), with the held-out oracle (the `@flex/synth` pixel oracle, never
+ * the training reward) before and after, the reward curve beside the oracle curve, and sample grids.
+ */
+export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> {
+  const o = options;
+  await initBackend();
+  const folder = o.generator ?? shippedGenerators.image;
+  if (!existsSync(join(folder, 'config.json'))) throw new CliError('missing_input', `--generator: no flow generator at ${folder} (expected a folder with config.json)`);
+  const { generator } = await loadFlowGenerator({ folder });
+  const modality = generator.config.modality;
+  await mkdir(o.out, { recursive: true });
+  const train = worldPrompts(modality, 256, (o.seed + 1) * 100_000);
+  const held = worldPrompts(modality, o.heldOut, HELD_OUT_SEED_BASE);
+  const byText = new Map<string, WorldPrompt>([...train, ...held].map((p) => [p.text, p]));
+  const policy = createFlowPolicy({ generator });
+  const outputDir = join(o.out, 'train');
+  const trainer = new GRPOTrainer({
+    policy,
+    reward: pairwiseJudgeReward({ judge: o.judge }),
+    prompts: train.map((p) => p.text),
+    evalReward: functionReward<string, Media>({
+      name: 'oracle',
+      score: ({ prompt, sample }) => scoreGeneration({ spec: (byText.get(prompt) as WorldPrompt).spec, media: sample }).utility,
+    }),
+    evalPrompts: held.map((p) => p.text),
+    config: {
+      seed: o.seed,
+      maxSteps: o.steps,
+      groupSize: o.groupSize,
+      promptsPerStep: o.promptsPerStep,
+      learningRate: o.learningRate,
+      evalSteps: o.evalSteps,
+      outputDir,
+      updateInWorker: o.updateInWorker,
+    },
+    callbacks: [progressOf(o)],
+  });
+  const gridPrompts = held.slice(0, modality === 'image' ? 8 : 4);
+  // The pre-trained generator's score, before any checkpoint is loaded.
+  const before = (await trainer.evaluate())['eval/reward'] as number;
+  await writeGrid(policy, gridPrompts, join(o.out, 'samples-before.png'));
+  const resume = (await latestGrpoCheckpoint(outputDir)) !== undefined;
+  if (resume) o.log(`[grpo] resuming from the latest checkpoint in ${outputDir}`);
+  const result = await trainer.train(resume ? { resumeFrom: 'latest' } : {});
+  await writeGrid(policy, gridPrompts, join(o.out, 'samples-after.png'));
+  const generatorOut = join(o.out, 'generator');
+  const oracleCurve = result.evaluations.map((e) => [e.step, e.metrics['eval/reward'] as number] as const);
+  const after = oracleCurve[oracleCurve.length - 1]?.[1] ?? before;
+  await saveFlowGenerator({
+    generator,
+    folder: generatorOut,
+    provenance: { command: 'flex grpo', from: resolve(folder), judge: o.judge.name, steps: result.step, seed: o.seed, oracle_before: before, oracle_after: after },
+  });
+  const history = result.history;
+  const column = (key: string) => history.map((h) => h[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const summary: GrpoRunSummary = {
+    modality,
+    judge: o.judge.name,
+    steps: result.step,
+    groupSize: o.groupSize,
+    promptsPerStep: o.promptsPerStep,
+    learningRate: o.learningRate,
+    seed: o.seed,
+    heldOut: held.length,
+    oracleBefore: before,
+    oracleAfter: after,
+    oracleCurve: [[0, before], ...oracleCurve],
+    // The reward curve beside the oracle curve: a pairwise reward's mean is 0.5 by construction, so its group std
+    // and the judge's share of failures are what move.
+    rewardCurve: history.map((h) => [h.step, h.reward, h.reward_std] as const),
+    time: { sampling: mean(column('time/sampling')), judging: mean(column('time/judging')), update: mean(column('time/update')), step: mean(column('time/step')) },
+    summary: `held-out oracle ${before.toFixed(4)} → ${after.toFixed(4)} (${held.length} prompts, ${result.step} steps)`,
+    generator: generatorOut,
+    checkpoint: result.checkpoint ?? (await latestGrpoCheckpoint(outputDir)) ?? null,
+    grids: { before: join(o.out, 'samples-before.png'), after: join(o.out, 'samples-after.png') },
+  };
+  await writeFile(join(o.out, 'grpo.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  generator.dispose();
+  return summary;
+}
+
+function progressOf(o: RunGrpoOptions) {
+  const progress = createProgress({ label: 'grpo', total: o.steps, unit: 'steps', quiet: o.quiet });
+  return {
+    onStepEnd: ({ step, metrics: m }: { step: number; metrics: GRPOMetrics }) => {
+      const values: Record<string, number> = {};
+      for (const [key, name] of [
+        ['reward_std', 'reward_std'],
+        ['time/sampling', 'sampling_s'],
+        ['time/judging', 'judging_s'],
+        ['time/update', 'update_s'],
+      ] as const) {
+        const v = m[key];
+        if (typeof v === 'number' && Number.isFinite(v)) values[name] = v;
+      }
+      progress.update(Math.min(step, o.steps), values);
+      if (step >= o.steps) progress.stop();
+    },
+    onEvaluate: ({ step, metrics }: { step: number; metrics: GRPOMetrics }) => {
+      if (!o.quiet) o.log(`[grpo] step ${step}: held-out oracle ${(metrics['eval/reward'] as number).toFixed(4)}`);
+    },
+  };
+}
+
+const grpoSchema = z.object({
+  judge: z.string().min(1).optional(),
+  judgeUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8000/v1' }).optional(),
+  judgeModel: z.string().min(1).optional(),
+  apiKeyEnv: z.string().min(1),
+  generator: z.string().min(1).optional(),
+  out: z.string().min(1),
+  steps: integerFlag(1),
+  groupSize: integerFlag(2),
+  promptsPerStep: integerFlag(1),
+  lr: z.coerce.number().positive('must be positive'),
+  seed: integerFlag(0),
+  heldOut: integerFlag(1),
+  evalEvery: integerFlag(0).optional(),
+  worker: z.boolean(),
+  quiet: z.boolean(),
+});
+
+/** Loads the judge named by `flex grpo`'s options: a Flex judge checkpoint or a remote OpenAI-compatible one. */
+async function judgeFrom(o: z.output<typeof grpoSchema>): Promise<Judge> {
+  if (o.judge && o.judgeUrl) throw new CliError('invalid_option', 'give either --judge or --judge-url, not both');
+  if (o.judgeUrl) {
+    if (!o.judgeModel) throw new CliError('invalid_option', '--judge-url needs --judge-model');
+    const { RemoteJudge } = await import('@flex/model');
+    return new RemoteJudge({ baseUrl: o.judgeUrl, model: o.judgeModel, apiKeyEnvironmentVariable: o.apiKeyEnv });
+  }
+  if (!o.judge) throw new CliError('invalid_option', '--judge <checkpoint> or --judge-url <url> is required (the Flex judge that rewards the generator)');
+  if (!existsSync(join(o.judge, 'config.json'))) throw new CliError('missing_input', `--judge: no judge checkpoint at ${o.judge} (expected a folder with config.json)`);
+  return loadBaselineJudge({ id: 'flex-sft-dpo', checkpoint: o.judge });
+}
+
+/** `flex grpo`: align a flow generator with a Flex judge (GRPO, pairwise Flex reward), oracle before and after. */
+export function grpoCommand(program: Command): void {
+  program
+    .command('grpo')
+    .description('GRPO of a flow-matching generator with the pairwise Flex reward of a judge; held-out oracle before/after, grids; rerun to resume')
+    .option('--judge <dir>', 'Flex judge checkpoint (e.g. <run>/dpo/train/final)')
+    .option('--judge-url <url>', 'or a remote OpenAI-compatible judge endpoint, including /v1')
+    .option('--judge-model <name>', 'with --judge-url: the model name')
+    .option('--api-key-env <name>', 'with --judge-url: the environment variable holding the API key', 'OPENAI_API_KEY')
+    .option('--generator <dir>', 'flow generator folder (default: the shipped 32×32 image generator)')
+    .option('--out <dir>', 'output folder', 'runs/grpo')
+    .option('--steps <n>', 'GRPO steps', '30')
+    .option('--group-size <n>', 'samples per prompt (G)', '8')
+    .option('--prompts-per-step <n>', 'prompts per step', '4')
+    .option('--lr <lr>', 'Adam learning rate', '1e-4')
+    .option('--seed <s>', 'seed of prompts, sampling and updates', '0')
+    .option('--held-out <n>', 'held-out prompts scored by the oracle before and after', '64')
+    .option('--eval-every <n>', 'evaluate the oracle every n steps (default: 4 times per run; 0 only at the end)')
+    .option('--no-worker', 'run the update in this thread instead of a worker thread')
+    .option('--quiet', 'no progress output', false)
+    .action(async (raw: Record<string, unknown>) => {
+      const o = parseOptions(grpoSchema, raw);
+      const judge = await judgeFrom(o);
+      const summary = await runGrpo({
+        judge,
+        ...(o.generator ? { generator: o.generator } : {}),
+        out: o.out,
+        steps: o.steps,
+        groupSize: o.groupSize,
+        promptsPerStep: o.promptsPerStep,
+        learningRate: o.lr,
+        seed: o.seed,
+        heldOut: o.heldOut,
+        evalSteps: o.evalEvery ?? Math.max(1, Math.ceil(o.steps / 4)),
+        updateInWorker: o.worker,
+        quiet: o.quiet,
+        log: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`${summary.summary}\ntrained generator: ${summary.generator}\nreport: ${join(o.out, 'grpo.json')}\n`);
+    });
+}

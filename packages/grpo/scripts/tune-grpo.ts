@@ -1,0 +1,181 @@
+/**
+ * Short single-modality GRPO probes for tuning (issue #6): one run with the given settings, logging per step
+ * the reward, the clip ratio, approx_kl, the gradient norm and the pixel oracle of the TRAINING samples
+ * (measured beside the reward, never trained on), then the held-out oracle before and after.
+ *
+ *   nice -n 5 node --conditions=@flex/source --import tsx scripts/tune-grpo.ts -- --steps 30 --lr 1e-3 --clip 1e-2 \
+ *     [--beta 0] [--fraction 0.5] [--iterations 1] [--minibatches 1] [--group 8] [--prompts 4] [--noise 0.7] \
+ *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker]
+ *
+ * The last line is one JSON object: the settings, oracle before/after, the oracle curve, the training-sample
+ * oracle in the first and last quarter, mean clip ratio, approx_kl, grad norm and step time.
+ */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Media } from '@flex/criteria';
+import { createFlowGenerator, initBackend, loadFlowGenerator, runMain, type FlowGenerator } from '@flex/model';
+import type { PromptSpec } from '@flex/synth';
+import { createFlowPolicy, deriveSeed, functionReward, SeededRandom, GRPOTrainer, pairwiseJudgeReward, scoreRewards, type RewardFunction } from '../src/index';
+import { oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, type WorldPrompt } from './world';
+
+function argument(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 && process.argv[index + 1] !== undefined ? (process.argv[index + 1] as string) : fallback;
+}
+
+const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length);
+
+function copyOf(generator: FlowGenerator): FlowGenerator {
+  const copy = createFlowGenerator(generator.config);
+  copy.parameters.assign(Object.fromEntries(generator.parameters.entries()));
+  return copy;
+}
+
+/** Pearson correlation within each group, averaged over groups with variance. */
+function withinGroupCorrelation(a: readonly (number | null)[], b: readonly number[], groupIds: readonly number[]): number {
+  const groups = new Map<number, number[]>();
+  groupIds.forEach((g, i) => (groups.get(g) ?? groups.set(g, []).get(g)!).push(i));
+  const out: number[] = [];
+  for (const members of groups.values()) {
+    const idx = members.filter((i) => a[i] !== null);
+    const xs = idx.map((i) => a[i] as number);
+    const ys = idx.map((i) => b[i] as number);
+    const mx = mean(xs);
+    const my = mean(ys);
+    let sxy = 0;
+    let sxx = 0;
+    let syy = 0;
+    xs.forEach((x, k) => {
+      sxy += (x - mx) * ((ys[k] as number) - my);
+      sxx += (x - mx) ** 2;
+      syy += ((ys[k] as number) - my) ** 2;
+    });
+    if (sxx > 0 && syy > 0) out.push(sxy / Math.sqrt(sxx * syy));
+  }
+  return mean(out);
+}
+
+await runMain(async () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const modality = argument('modality', 'image') as 'image' | 'video';
+  const steps = Number(argument('steps', '30'));
+  const seed = Number(argument('seed', '0'));
+  const kind = argument('reward', 'flex');
+  await initBackend();
+  const { generator: base } = await loadFlowGenerator({ folder: join(here, '..', 'generators', modality === 'image' ? 'image-32' : 'video-24') });
+  const train = worldPrompts({ modality, count: 256, seed: seed + 1 });
+  const held = worldPrompts({ modality, count: Number(argument('held-out', '128')), seed: 0, heldOut: true });
+  const specs = new Map<string, PromptSpec>([...train, ...held].map((p) => [p.text, p.spec]));
+  const byText = new Map<string, WorldPrompt>([...train, ...held].map((p) => [p.text, p]));
+  let inner: RewardFunction<string, Media>;
+  if (kind === 'flex') inner = pairwiseJudgeReward({
+      judge: pixelTeacherJudge({ specs, seed }),
+      reward: argument('flex-reward', 'flex') as 'flex' | 'overall',
+      outcome: argument('outcome', 'winner') as 'winner' | 'probability',
+      bothOrders: process.argv.includes('--both-orders'),
+    });
+  else if (kind === 'oracle') {
+    // Diagnostic only: the oracle itself as the reward (an upper bound of what the optimisation can do).
+    inner = functionReward<string, Media>({ name: 'oracle', score: ({ prompt, sample }) => oracleScore(byText.get(prompt) as WorldPrompt, sample) });
+  } else if (kind === 'random') {
+    // Diagnostic only: a reward with no information (how much the updates alone move the oracle).
+    let call = 0;
+    inner = functionReward<string, Media>({ name: 'random', score: () => new SeededRandom(deriveSeed(seed, call++, 9)).uniform() });
+  } else {
+    const score = pixelTeacherScore({ specs, seed });
+    inner = functionReward<string, Media>({ name: 'scalar', score: ({ prompt, sample, index }) => score(prompt, sample, index) });
+  }
+  // The training reward, plus the oracle of the training samples as a detail (logged, never trained on).
+  const reward: RewardFunction<string, Media> = {
+    name: inner.name,
+    async score(request) {
+      const checked = await scoreRewards(inner, request);
+      const oracle = request.samples.map((s, i) => oracleScore(byText.get(request.prompts[i] as string) as WorldPrompt, s));
+      return {
+        rewards: checked.rewards,
+        ...(checked.components.length > 0 ? { components: checked.components } : {}),
+        details: { ...checked.details, oracle },
+        metrics: { reward_oracle_corr: withinGroupCorrelation(checked.rewards, oracle, request.groupIds) },
+      };
+    },
+  };
+  const generator = copyOf(base);
+  const beta = Number(argument('beta', '0'));
+  const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, noiseLevel: Number(argument('noise', '0.7')) });
+  const config = {
+    seed,
+    maxSteps: steps,
+    promptsPerStep: Number(argument('prompts', '4')),
+    groupSize: Number(argument('group', '8')),
+    learningRate: Number(argument('lr', '1e-4')),
+    epsilonLow: Number(argument('clip', '1e-2')),
+    beta,
+    numIterations: Number(argument('iterations', '1')),
+    minibatches: Number(argument('minibatches', '1')),
+    trainStepFraction: Number(argument('fraction', '0.5')),
+    scaleRewards: argument('scale', 'group') as 'group' | 'batch' | 'none',
+    maxGradNorm: Number(argument('max-grad-norm', '1')),
+    advantageMode: argument('adv-mode', 'components') as 'components' | 'total',
+    adamBeta1: Number(argument('beta1', '0.9')),
+    adamEpsilon: Number(argument('adam-eps', '1e-8')),
+    evalSteps: Number(argument('eval-every', String(Math.max(1, Math.floor(steps / 3))))),
+    updateInWorker: !process.argv.includes('--no-worker'),
+  };
+  const rows: Record<string, number>[] = [];
+  const trainer = new GRPOTrainer({
+    policy,
+    reward,
+    prompts: train.map((p) => p.text),
+    evalReward: functionReward<string, Media>({ name: 'oracle', score: ({ prompt, sample }) => oracleScore(byText.get(prompt) as WorldPrompt, sample) }),
+    evalPrompts: held.map((p) => p.text),
+    config,
+    callbacks: [
+      {
+        onStepEnd: ({ step, metrics: m }) => {
+          const row = {
+            step,
+            reward: m.reward as number,
+            train_oracle: m[`rewards/${inner.name}/oracle`] as number,
+            corr: m[`rewards/${inner.name}/reward_oracle_corr`] as number,
+            clip: m['clip_ratio/region_mean'] as number,
+            approx_kl: m.approx_kl as number,
+            grad_norm: m.grad_norm as number,
+            kl: (m.kl as number | undefined) ?? 0,
+            step_s: m['time/step'] as number,
+          };
+          rows.push(row);
+          console.log(
+            `step ${step}: train_oracle ${row.train_oracle.toFixed(3)} corr ${row.corr.toFixed(2)} clip ${row.clip.toFixed(3)} approx_kl ${row.approx_kl.toExponential(1)} ` +
+              `grad ${row.grad_norm.toExponential(1)} kl ${row.kl.toExponential(1)} step ${row.step_s.toFixed(1)} s updates ${m.num_updates} zero_std ${m.frac_reward_zero_std} invalid ${m.num_invalid_rewards} loss ${m.loss?.toExponential(2)}`,
+          );
+        },
+        onEvaluate: ({ step, metrics }) => console.log(`eval @${step}: oracle ${metrics['eval/reward']?.toFixed(4)}`),
+      },
+    ],
+  });
+  const before = (await trainer.evaluate())['eval/reward'] as number;
+  console.log(`eval @0: oracle ${before.toFixed(4)}`);
+  const result = await trainer.train();
+  const quarter = Math.max(1, Math.floor(steps / 4));
+  const col = (key: keyof (typeof rows)[number], from: number, to: number) => mean(rows.slice(from, to).map((r) => r[key] as number));
+  const { updateInWorker: _w, ...settings } = config;
+  console.log(
+    JSON.stringify({
+      modality,
+      reward: kind,
+      ...settings,
+      noise: Number(argument('noise', '0.7')),
+      held_out: held.length,
+      oracle_before: before,
+      oracle_after: result.evaluations[result.evaluations.length - 1]?.metrics['eval/reward'],
+      curve: result.evaluations.map((e) => [e.step, Number((e.metrics['eval/reward'] as number).toFixed(4))]),
+      train_oracle_first: col('train_oracle', 0, quarter),
+      train_oracle_last: col('train_oracle', steps - quarter, steps),
+      corr: col('corr', 0, steps),
+      clip: col('clip', 0, steps),
+      approx_kl: col('approx_kl', 0, steps),
+      grad_norm: col('grad_norm', 0, steps),
+      step_s: col('step_s', 0, steps),
+    }),
+  );
+});
