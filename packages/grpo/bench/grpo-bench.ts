@@ -2,22 +2,28 @@
  * The GRPO benchmark (issue 6): on held-out prompts of the embedded world, scored by the @flex/synth pixel
  * oracle (never the training reward), the pre-trained generator's oracle score, then after GRPO with
  * (a) the pairwise Flex reward and (b) a scalar pointwise reward, for images and videos, same budget of
- * steps, at least two seeds per arm. Reward and oracle curves are printed side by side; grids are written.
+ * steps, at least two seeds per arm. Every evaluation uses the same held-out prompts and the same starting
+ * noise (`evalSeed` 0), so the pre-trained score and every run's scores are paired.
  *
- *   npm run bench -w @flex/grpo -- [--steps 30] [--seeds 2] [--modalities image,video]
- *                                  [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
+ *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
+ *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
+ *     [--lr 1e-4] [--clip 1e-3] [--beta 0] [--fraction 0.5] [--selection random] [--scale group]
+ *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
  * pairwise arm a simulated Flex judge on pixels, the scalar arm the same perception's utility as one score.
+ * At every evaluation the reward model also compares the trained generator's held-out sample with the
+ * pre-trained one's (the "reward curve": its preference for the trained generator, 0.5 = no change), printed
+ * beside the oracle curve, so reward hacking (reward up, oracle flat or down) is visible.
  * Last line: one JSON object (oracle_base, oracle_flex, oracle_bt, seed_spread, video_…).
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Judge, Media } from '@flex/criteria';
+import { pairOutcomeFromResult, type Judge, type Media } from '@flex/criteria';
 import { createFlowGenerator, initBackend, loadCheckpoint, loadFlowGenerator, runMain, type FlowGenerator } from '@flex/model';
 import type { PromptSpec } from '@flex/synth';
-import { createFlowPolicy, functionReward, GRPOTrainer, pairwiseJudgeReward, type RewardFunction } from '../src/index';
+import { createFlowPolicy, deriveSeed, functionReward, GRPOTrainer, pairwiseJudgeReward, type RewardFunction } from '../src/index';
 import { oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, writeGrid, type WorldPrompt } from '../scripts/world';
 
 function argument(name: string, fallback: string): string {
@@ -27,6 +33,8 @@ function argument(name: string, fallback: string): string {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+/** Every evaluation's starting noise (the trainer's `evaluate` seed). */
+const EVAL_SEED = 0;
 
 function copyOf(generator: FlowGenerator): FlowGenerator {
   const copy = createFlowGenerator(generator.config);
@@ -35,73 +43,152 @@ function copyOf(generator: FlowGenerator): FlowGenerator {
 }
 
 interface ArmResult {
+  seed: number;
   oracle: number;
-  curve: [number, number][];
+  /** [step, oracle, reward model's preference for the trained generator over the pre-trained one]. */
+  curve: [number, number, number][];
   seconds: { sampling: number; judging: number; update: number; step: number };
 }
 
+/** Per-modality settings. */
+interface ModalitySettings {
+  steps: number;
+  promptsPerStep: number;
+  groupSize: number;
+  heldOut: number;
+}
+
 await runMain(async () => {
-  const steps = Number(argument('steps', '30'));
   const seeds = Array.from({ length: Number(argument('seeds', '2')) }, (_, i) => i);
   const modalities = argument('modalities', 'image,video').split(',') as ('image' | 'video')[];
+  const settings: Record<'image' | 'video', ModalitySettings> = {
+    image: { steps: Number(argument('steps', '30')), promptsPerStep: Number(argument('prompts', '4')), groupSize: Number(argument('group', '8')), heldOut: Number(argument('held-out', '128')) },
+    video: {
+      steps: Number(argument('video-steps', '20')),
+      promptsPerStep: Number(argument('video-prompts', '4')),
+      groupSize: Number(argument('video-group', '8')),
+      heldOut: Number(argument('video-held-out', '48')),
+    },
+  };
+  const common = {
+    learningRate: Number(argument('lr', '1e-4')),
+    epsilonLow: Number(argument('clip', '1e-3')),
+    beta: Number(argument('beta', '0')),
+    trainStepFraction: Number(argument('fraction', '0.5')),
+    trainStepSelection: argument('selection', 'random') as 'random' | 'first',
+    scaleRewards: argument('scale', 'group') as 'group' | 'batch' | 'none',
+    numIterations: Number(argument('iterations', '1')),
+  };
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
   await mkdir(out, { recursive: true });
   const backend = await initBackend();
   const started = performance.now();
   const flexCheckpoint = process.argv.includes('--flex-judge') ? argument('flex-judge', '') : undefined;
   const btCheckpoint = process.argv.includes('--bt-judge') ? argument('bt-judge', '') : undefined;
-  const flexJudge = flexCheckpoint ? ((await loadCheckpoint({ directory: flexCheckpoint, kind: 'flex-judge' })).model as unknown as Judge) : undefined;
+  const flexModel = flexCheckpoint ? (await loadCheckpoint({ directory: flexCheckpoint, kind: 'flex-judge' })).model : undefined;
+  const flexJudge = flexModel as unknown as Judge | undefined;
   const btModel = btCheckpoint ? (await loadCheckpoint({ directory: btCheckpoint, kind: 'bradley-terry' })).model : undefined;
-  const summary: Record<string, number | string | boolean> = { backend: backend.backend, steps, seeds: seeds.length, flex_judge: flexCheckpoint ?? 'stand-in: simulated Flex judge on pixels', bt_reward: btCheckpoint ?? 'stand-in: scalar utility of the same perception' };
+  const summary: Record<string, number | string | boolean | number[]> = {
+    backend: backend.backend,
+    seeds: seeds.length,
+    ...common,
+    flex_judge: flexCheckpoint ?? 'stand-in: simulated Flex judge on pixels',
+    bt_reward: btCheckpoint ?? 'stand-in: scalar utility of the same perception',
+  };
+  console.log(`settings: ${JSON.stringify({ ...common, ...Object.fromEntries(modalities.map((m) => [m, settings[m]])) })}`);
   for (const modality of modalities) {
     const prefix = modality === 'image' ? '' : 'video_';
+    const s = settings[modality];
+    if (modality === 'video' && (flexModel || btModel)) {
+      console.log('video: the trained judges given are image judges; the video arms use the stand-ins');
+    }
     const { generator: base } = await loadFlowGenerator({ folder: join(argument('generators', join(here, '..', 'generators')), modality === 'image' ? 'image-32' : 'video-24') });
-    const held = worldPrompts({ modality, count: Number(argument('held-out', '64')), seed: 0, heldOut: true });
+    const held = worldPrompts({ modality, count: s.heldOut, seed: 0, heldOut: true });
+    const heldTexts = held.map((p) => p.text);
     const evalPolicy = createFlowPolicy({ generator: base, steps: 10 });
-    const baseGroups = await evalPolicy.sample({ prompts: held.map((p) => p.text), groupSize: 1, seed: 0, mode: 'eval' });
-    const baseOracle = mean(baseGroups.map((g, i) => oracleScore(held[i] as WorldPrompt, g.rollouts[0]!.sample)));
-    console.log(`${modality}: pre-trained oracle ${baseOracle.toFixed(4)} on ${held.length} held-out prompts`);
-    await writeGrid({ file: join(out, `${modality}-before.png`), rows: modality === 'image' ? [baseGroups.slice(0, 8).map((g) => g.rollouts[0]!.sample)] : baseGroups.slice(0, 4).map((g) => [g.rollouts[0]!.sample]) });
+    // The same ODE noise as the trainer's evaluations (GRPOTrainer.evaluate with evalSeed).
+    const baseGroups = await evalPolicy.sample({ prompts: heldTexts, groupSize: 1, seed: deriveSeed(EVAL_SEED, 0, 4), mode: 'eval' });
+    const baseSamples = baseGroups.map((g) => g.rollouts[0]!.sample);
+    const baseOracle = mean(baseSamples.map((sample, i) => oracleScore(held[i] as WorldPrompt, sample)));
+    console.log(`${modality}: pre-trained oracle ${baseOracle.toFixed(4)} on ${held.length} held-out prompts; ${JSON.stringify(s)}`);
+    await writeGrid({ file: join(out, `${modality}-before.png`), rows: modality === 'image' ? [baseSamples.slice(0, 8)] : baseSamples.slice(0, 4).map((m) => [m]) });
     const results: Record<'flex' | 'bt', ArmResult[]> = { flex: [], bt: [] };
     for (const arm of ['flex', 'bt'] as const) {
       for (const seed of seeds) {
         const train = worldPrompts({ modality, count: 256, seed: seed + 1 });
         const specs = new Map<string, PromptSpec>([...train, ...held].map((p) => [p.text, p.spec]));
         const byText = new Map<string, WorldPrompt>([...train, ...held].map((p) => [p.text, p]));
+        const useTrained = modality === 'image';
         let reward: RewardFunction<string, Media>;
-        if (arm === 'flex') reward = pairwiseJudgeReward({ judge: flexJudge ?? pixelTeacherJudge({ specs, seed }) });
-        else if (btModel) reward = { name: 'bradley-terry', score: async ({ prompts, samples }) => btModel.score(samples.map((media, i) => ({ prompt: prompts[i] as string, media }))) };
-        else {
-          const score = pixelTeacherScore({ specs, seed });
-          reward = functionReward<string, Media>({ name: 'scalar', score: ({ prompt, sample, index }) => score(prompt, sample, index) });
+        // The reward model's preference for a trained sample over the pre-trained one (held-out prompt `index`).
+        let prefers: (prompts: readonly string[], samples: readonly Media[]) => Promise<number[]>;
+        if (arm === 'flex') {
+          const judge = (useTrained ? flexJudge : undefined) ?? pixelTeacherJudge({ specs, seed });
+          reward = pairwiseJudgeReward({ judge });
+          prefers = async (prompts, samples) => {
+            // Alternate the slots so a position bias cancels.
+            const results = await judge.judge(
+              samples.map((sample, i) => {
+                const trainedFirst = i % 2 === 0;
+                const a = trainedFirst ? sample : (baseSamples[i] as Media);
+                const b = trainedFirst ? (baseSamples[i] as Media) : sample;
+                return { id: `vs-base-${i}`, prompt: prompts[i] as string, modality, a, b };
+              }),
+            );
+            return results.map((r, i) => {
+              // The written winner, as the training reward reads it (failures and written ties count 0.5).
+              const outcome = pairOutcomeFromResult(r, { i: 0, j: 1 }).overall;
+              const first = outcome === null || (r.ok && r.probabilityA === 0.5) ? 0.5 : outcome;
+              return i % 2 === 0 ? first : 1 - first;
+            });
+          };
+        } else {
+          let score: (prompts: readonly string[], samples: readonly Media[]) => Promise<(number | null)[]>;
+          if (btModel && useTrained) {
+            score = async (prompts, samples) => (await btModel.score(samples.map((media, i) => ({ prompt: prompts[i] as string, media })))) as (number | null)[];
+          } else {
+            const perceive = pixelTeacherScore({ specs, seed });
+            score = async (prompts, samples) => samples.map((sample, i) => perceive(prompts[i] as string, sample, i));
+          }
+          reward = { name: btModel && useTrained ? 'bradley-terry' : 'scalar', score: async ({ prompts, samples }) => score(prompts, samples) };
+          prefers = async (prompts, samples) => {
+            const trained = await score(prompts, samples);
+            const before = await score(prompts, baseSamples);
+            return trained.map((t, i) => (t === null || before[i] === null || t === before[i] ? 0.5 : t > (before[i] as number) ? 1 : 0));
+          };
         }
         const generator = copyOf(base);
-        const policy = createFlowPolicy({ generator, reference: copyOf(base), steps: 10 });
+        const policy = createFlowPolicy({ generator, ...(common.beta > 0 ? { reference: copyOf(base) } : {}), steps: 10 });
+        // The evaluation reward: the oracle, plus the reward model's preference for the trained generator (a metric).
+        const evalReward: RewardFunction<string, Media> = {
+          name: 'oracle',
+          score: async ({ prompts, samples }) => ({
+            rewards: samples.map((sample, i) => oracleScore(byText.get(prompts[i] as string) as WorldPrompt, sample)),
+            metrics: { prefers_trained: mean(await prefers(prompts, samples)) },
+          }),
+        };
         const trainer = new GRPOTrainer({
           policy,
           reward,
           prompts: train.map((p) => p.text),
-          evalReward: functionReward<string, Media>({ name: 'oracle', score: ({ prompt, sample }) => oracleScore(byText.get(prompt) as WorldPrompt, sample) }),
-          evalPrompts: held.map((p) => p.text),
+          evalReward,
+          evalPrompts: heldTexts,
           config: {
             seed,
-            maxSteps: steps,
-            promptsPerStep: 4,
-            groupSize: Number(argument('group', '8')),
-            learningRate: Number(argument('lr', '1e-4')),
-            epsilonLow: Number(argument('clip', '1e-2')),
-            beta: Number(argument('beta', '0.01')),
-            minibatches: Number(argument('minibatches', '1')),
-            trainStepFraction: Number(argument('fraction', '0.5')),
-            evalSteps: Math.max(1, Math.floor(steps / 3)),
+            evalSeed: EVAL_SEED,
+            maxSteps: s.steps,
+            promptsPerStep: s.promptsPerStep,
+            groupSize: s.groupSize,
+            ...common,
+            evalSteps: Math.max(1, Math.floor(s.steps / 3)),
             updateInWorker: true,
           },
           callbacks: [
             {
               onStepEnd: ({ step, metrics: m }) => {
-                if (step % 4 === 0) {
+                if (step % 5 === 0) {
                   console.log(
-                    `  ${modality} ${arm} seed ${seed} step ${step}: reward ${m.reward?.toFixed(3)} ±${m.reward_std?.toFixed(3)} kl ${m.kl?.toExponential(1)} ` +
+                    `  ${modality} ${arm} seed ${seed} step ${step}: reward ${m.reward?.toFixed(3)} ±${m.reward_std?.toFixed(3)} clip ${m['clip_ratio/region_mean']?.toFixed(3)} approx_kl ${m.approx_kl?.toExponential(1)} ` +
                       `sampling ${m['time/sampling']?.toFixed(1)} s, judging ${m['time/judging']?.toFixed(1)} s, update ${m['time/update']?.toFixed(1)} s (worker), step ${m['time/step']?.toFixed(1)} s`,
                   );
                 }
@@ -110,19 +197,20 @@ await runMain(async () => {
           ],
         });
         const result = await trainer.train();
-        const curve = result.evaluations.map((e) => [e.step, e.metrics['eval/reward'] as number] as [number, number]);
+        const curve = result.evaluations.map(
+          (e) => [e.step, e.metrics['eval/reward'] as number, e.metrics['eval/rewards/oracle/prefers_trained'] as number] as [number, number, number],
+        );
         const final = curve[curve.length - 1]?.[1] ?? Number.NaN;
-        const seconds = {
-          sampling: mean(result.history.map((h) => h['time/sampling'] as number)),
-          judging: mean(result.history.map((h) => h['time/judging'] as number)),
-          update: mean(result.history.map((h) => h['time/update'] as number)),
-          step: mean(result.history.map((h) => h['time/step'] as number)),
-        };
-        results[arm].push({ oracle: final, curve, seconds });
-        // The reward curve: group std of the training reward (a pairwise reward's mean is 0.5 by construction).
-        console.log(`  ${modality} ${arm} seed ${seed}: oracle ${baseOracle.toFixed(4)} → ${final.toFixed(4)}; curve ${curve.map(([s, v]) => `${s}:${v.toFixed(3)}`).join(' ')}; reward_std ${result.history.map((h) => (h.reward_std as number).toFixed(2)).join(' ')}`);
+        const column = (key: string) => mean(result.history.map((h) => h[key] as number));
+        const seconds = { sampling: column('time/sampling'), judging: column('time/judging'), update: column('time/update'), step: column('time/step') };
+        results[arm].push({ seed, oracle: final, curve, seconds });
+        console.log(
+          `  ${modality} ${arm} seed ${seed}: oracle ${baseOracle.toFixed(4)} → ${final.toFixed(4)}; ` +
+            `oracle curve ${[[0, baseOracle], ...curve].map(([st, v]) => `${st}:${(v ?? Number.NaN).toFixed(3)}`).join(' ')}; ` +
+            `reward curve (reward model prefers trained over pre-trained) ${[[0, 0.5], ...curve.map(([st, , w]) => [st, w])].map(([st, w]) => `${st}:${(w ?? Number.NaN).toFixed(2)}`).join(' ')}`,
+        );
         if (seed === seeds[0]) {
-          const after = await policy.sample({ prompts: held.slice(0, 8).map((p) => p.text), groupSize: 1, seed: 0, mode: 'eval' });
+          const after = await policy.sample({ prompts: heldTexts.slice(0, 8), groupSize: 1, seed: deriveSeed(EVAL_SEED, 0, 4), mode: 'eval' });
           await writeGrid({ file: join(out, `${modality}-${arm}-after.png`), rows: modality === 'image' ? [after.map((g) => g.rollouts[0]!.sample)] : after.slice(0, 4).map((g) => [g.rollouts[0]!.sample]) });
         }
         generator.dispose();
@@ -130,16 +218,26 @@ await runMain(async () => {
       }
     }
     const spread = (rs: ArmResult[]) => Math.max(...rs.map((r) => r.oracle)) - Math.min(...rs.map((r) => r.oracle));
-    summary[`${prefix}oracle_base`] = baseOracle;
-    summary[`${prefix}oracle_flex`] = mean(results.flex.map((r) => r.oracle));
-    summary[`${prefix}oracle_bt`] = mean(results.bt.map((r) => r.oracle));
-    summary[`${prefix}seed_spread`] = Math.max(spread(results.flex), spread(results.bt));
-    summary[`${prefix}time_sampling_s`] = mean([...results.flex, ...results.bt].map((r) => r.seconds.sampling));
-    summary[`${prefix}time_judging_s`] = mean([...results.flex, ...results.bt].map((r) => r.seconds.judging));
-    summary[`${prefix}time_update_s`] = mean([...results.flex, ...results.bt].map((r) => r.seconds.update));
-    summary[`${prefix}time_step_s`] = mean([...results.flex, ...results.bt].map((r) => r.seconds.step));
+    const round = (v: number) => Number(v.toFixed(4));
+    summary[`${prefix}oracle_base`] = round(baseOracle);
+    summary[`${prefix}oracle_flex`] = round(mean(results.flex.map((r) => r.oracle)));
+    summary[`${prefix}oracle_bt`] = round(mean(results.bt.map((r) => r.oracle)));
+    summary[`${prefix}seed_spread`] = round(Math.max(spread(results.flex), spread(results.bt)));
+    summary[`${prefix}oracle_flex_seeds`] = results.flex.map((r) => round(r.oracle));
+    summary[`${prefix}oracle_bt_seeds`] = results.bt.map((r) => round(r.oracle));
+    summary[`${prefix}flex_gain_exceeds_spread`] = mean(results.flex.map((r) => r.oracle)) - baseOracle > Math.max(spread(results.flex), spread(results.bt));
+    summary[`${prefix}prefers_trained_flex`] = round(mean(results.flex.map((r) => r.curve[r.curve.length - 1]?.[2] ?? Number.NaN)));
+    summary[`${prefix}prefers_trained_bt`] = round(mean(results.bt.map((r) => r.curve[r.curve.length - 1]?.[2] ?? Number.NaN)));
+    summary[`${prefix}steps`] = s.steps;
+    summary[`${prefix}samples_per_step`] = s.promptsPerStep * s.groupSize;
+    summary[`${prefix}held_out`] = s.heldOut;
+    const all = [...results.flex, ...results.bt];
+    summary[`${prefix}time_sampling_s`] = round(mean(all.map((r) => r.seconds.sampling)));
+    summary[`${prefix}time_judging_s`] = round(mean(all.map((r) => r.seconds.judging)));
+    summary[`${prefix}time_update_s`] = round(mean(all.map((r) => r.seconds.update)));
+    summary[`${prefix}time_step_s`] = round(mean(all.map((r) => r.seconds.step)));
     base.dispose();
   }
-  summary.minutes = (performance.now() - started) / 60_000;
+  summary.minutes = Number(((performance.now() - started) / 60_000).toFixed(2));
   console.log(JSON.stringify(summary));
 });

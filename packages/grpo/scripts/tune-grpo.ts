@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Media } from '@flex/criteria';
 import { createFlowGenerator, initBackend, loadFlowGenerator, runMain, type FlowGenerator } from '@flex/model';
-import type { PromptSpec } from '@flex/synth';
+import { PixelOracleJudge, scoreGeneration, type PromptSpec } from '@flex/synth';
 import { createFlowPolicy, deriveSeed, functionReward, SeededRandom, GRPOTrainer, pairwiseJudgeReward, scoreRewards, type RewardFunction } from '../src/index';
 import { oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, type WorldPrompt } from './world';
 
@@ -73,8 +73,12 @@ await runMain(async () => {
       reward: argument('flex-reward', 'flex') as 'flex' | 'overall',
       outcome: argument('outcome', 'winner') as 'winner' | 'probability',
       bothOrders: process.argv.includes('--both-orders'),
+      ...(process.argv.includes('--weights') ? { categoryWeights: JSON.parse(argument('weights', '{}')) as Record<string, number> } : {}),
     });
-  else if (kind === 'oracle') {
+  else if (kind === 'pairwise-oracle') {
+    // Diagnostic only: the pairwise machinery over @flex/synth's pixel-oracle judge (perfect perception).
+    inner = pairwiseJudgeReward({ judge: new PixelOracleJudge(), outcome: argument('outcome', 'winner') as 'winner' | 'probability' });
+  } else if (kind === 'oracle') {
     // Diagnostic only: the oracle itself as the reward (an upper bound of what the optimisation can do).
     inner = functionReward<string, Media>({ name: 'oracle', score: ({ prompt, sample }) => oracleScore(byText.get(prompt) as WorldPrompt, sample) });
   } else if (kind === 'random') {
@@ -113,11 +117,13 @@ await runMain(async () => {
     numIterations: Number(argument('iterations', '1')),
     minibatches: Number(argument('minibatches', '1')),
     trainStepFraction: Number(argument('fraction', '0.5')),
+    trainStepSelection: argument('selection', 'random') as 'random' | 'first',
     scaleRewards: argument('scale', 'group') as 'group' | 'batch' | 'none',
     maxGradNorm: Number(argument('max-grad-norm', '1')),
     advantageMode: argument('adv-mode', 'components') as 'components' | 'total',
     adamBeta1: Number(argument('beta1', '0.9')),
     adamEpsilon: Number(argument('adam-eps', '1e-8')),
+    evalSeed: 0,
     evalSteps: Number(argument('eval-every', String(Math.max(1, Math.floor(steps / 3))))),
     updateInWorker: !process.argv.includes('--no-worker'),
   };
@@ -126,7 +132,19 @@ await runMain(async () => {
     policy,
     reward,
     prompts: train.map((p) => p.text),
-    evalReward: functionReward<string, Media>({ name: 'oracle', score: ({ prompt, sample }) => oracleScore(byText.get(prompt) as WorldPrompt, sample) }),
+    evalReward: {
+      name: 'oracle',
+      // The oracle, and its category scores as metrics (which part of the utility moves).
+      score: async ({ prompts, samples }) => {
+        const scored = samples.map((sample, i) => scoreGeneration({ spec: (byText.get(prompts[i] as string) as WorldPrompt).spec, media: sample }));
+        const categories: Record<string, number> = {};
+        for (const id of ['A', 'B', 'C', 'D'] as const) {
+          const values = scored.map((x) => x.categories[id]).filter((v): v is number => v !== undefined);
+          if (values.length > 0) categories[`category_${id}`] = mean(values);
+        }
+        return { rewards: scored.map((x) => x.utility), metrics: categories };
+      },
+    },
     evalPrompts: held.map((p) => p.text),
     config,
     callbacks: [
@@ -149,12 +167,16 @@ await runMain(async () => {
               `grad ${row.grad_norm.toExponential(1)} kl ${row.kl.toExponential(1)} step ${row.step_s.toFixed(1)} s updates ${m.num_updates} zero_std ${m.frac_reward_zero_std} invalid ${m.num_invalid_rewards} loss ${m.loss?.toExponential(2)}`,
           );
         },
-        onEvaluate: ({ step, metrics }) => console.log(`eval @${step}: oracle ${metrics['eval/reward']?.toFixed(4)}`),
+        onEvaluate: ({ step, metrics }) =>
+          console.log(
+            `eval @${step}: oracle ${metrics['eval/reward']?.toFixed(4)} categories ${['A', 'B', 'C', 'D'].map((id) => `${id} ${metrics[`eval/rewards/oracle/category_${id}`]?.toFixed(3)}`).join(' ')}`,
+          ),
       },
     ],
   });
-  const before = (await trainer.evaluate())['eval/reward'] as number;
-  console.log(`eval @0: oracle ${before.toFixed(4)}`);
+  const beforeMetrics = await trainer.evaluate();
+  const before = beforeMetrics['eval/reward'] as number;
+  console.log(`eval @0: oracle ${before.toFixed(4)} categories ${['A', 'B', 'C', 'D'].map((id) => `${id} ${beforeMetrics[`eval/rewards/oracle/category_${id}`]?.toFixed(3)}`).join(' ')}`);
   const result = await trainer.train();
   const quarter = Math.max(1, Math.floor(steps / 4));
   const col = (key: keyof (typeof rows)[number], from: number, to: number) => mean(rows.slice(from, to).map((r) => r[key] as number));

@@ -61,10 +61,21 @@ export const grpoConfigSchema = z
     lossType: lossAggregationSchema.default('sequence-mean'),
     /** Fraction of a rollout's stochastic steps trained per update (Flow-GRPO `timestep_fraction`). Default 1. */
     trainStepFraction: z.number().gt(0).max(1).default(1),
+    /**
+     * Which steps `trainStepFraction` picks: `random` (a seeded subset per update, Flow-GRPO) or `first` (the
+     * earliest, high-noise steps, where layout and colour are decided). Default `random`.
+     */
+    trainStepSelection: z.enum(['random', 'first']).default('random'),
     /** Log (average and emit) every this many steps (TRL `logging_steps`). Default 1. */
     loggingSteps: z.number().int().positive().default(1),
     /** Save a checkpoint every this many steps (TRL `save_steps`); 0 never (the last step is saved when outputDir is set). Default 0. */
     saveSteps: z.number().int().nonnegative().default(0),
+    /**
+     * Seed of the evaluation samples' starting noise. Give the same value to runs with different `seed`s (and to
+     * an evaluation of the starting policy) so their evaluations see the same noise and compare pairwise.
+     * Default: `seed`.
+     */
+    evalSeed: z.number().int().optional(),
     /** Evaluate every this many steps when an evaluation reward is given; 0 only at the end. Default 0. */
     evalSteps: z.number().int().nonnegative().default(0),
     /**

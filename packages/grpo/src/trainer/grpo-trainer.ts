@@ -328,8 +328,11 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
     return metrics;
   }
 
-  /** Samples `evalPrompts` with the ODE (one sample each) and scores them with the evaluation reward. */
-  async evaluate(seed = this.config.seed): Promise<GRPOMetrics> {
+  /**
+   * Samples `evalPrompts` with the ODE (one sample each, starting noise from `seed`, default `evalSeed` or `seed`)
+   * and scores them with the evaluation reward.
+   */
+  async evaluate(seed = this.config.evalSeed ?? this.config.seed): Promise<GRPOMetrics> {
     if (!this.evalReward) throw new GrpoError('invalid_options', 'evaluate: no evalReward was given');
     const groups = await this.policy.sample({ prompts: this.evalPrompts, groupSize: 1, seed: deriveSeed(seed, 0, 4), mode: 'eval' });
     const samples = groups.map((g) => (g.rollouts[0] as Rollout<TSample, TState>).sample);

@@ -18,9 +18,14 @@ export function permutation(n: number, seed: number): number[] {
   return order;
 }
 
-/** The steps trained at `step`: a seeded subset of `trainStepFraction` of the policy's steps, in order. */
-export function trainedSteps(total: number, fraction: number, seed: number, step: number): number[] {
+/**
+ * The steps trained at `step`: `trainStepFraction` of the policy's steps, in order — a seeded subset
+ * (`selection: 'random'`, Flow-GRPO's `timestep_fraction`) or the first ones (`'first'`: the high-noise steps,
+ * where a flow sampler decides layout and colour).
+ */
+export function trainedSteps(total: number, fraction: number, seed: number, step: number, selection: 'random' | 'first' = 'random'): number[] {
   const count = Math.max(1, Math.round(fraction * total));
+  if (selection === 'first') return Array.from({ length: Math.min(count, total) }, (_, k) => k);
   return permutation(total, deriveSeed(seed, step, 2))
     .slice(0, count)
     .sort((a, b) => a - b);
@@ -46,7 +51,7 @@ export interface GrpoUpdateOptions<TPrompt, TSample, TState> {
  */
 export function grpoUpdate<TPrompt, TSample, TState>(options: GrpoUpdateOptions<TPrompt, TSample, TState>): Record<string, number> {
   const { policy, optimizer, rollouts, advantages, valid, step, config: c } = options;
-  const steps = trainedSteps(policy.stepCount(), c.trainStepFraction, c.seed, step);
+  const steps = trainedSteps(policy.stepCount(), c.trainStepFraction, c.seed, step, c.trainStepSelection);
   const trainable = rollouts.map((_, i) => i).filter((i) => valid[i]);
   const sums = { loss: 0, gradNorm: 0, updates: 0, low: 0, high: 0, region: 0, tokens: 0, approxKl: 0, kl: 0, klCount: 0 };
   if (trainable.length > 0) {
