@@ -64,6 +64,28 @@ describe('checkpoints', () => {
     loaded.optimizer?.dispose();
   });
 
+  it('restores Adam\'s β powers exactly as training accumulates them, at every step count', async () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 6 });
+    const optimizer = createOptimizer({ learningRate: 1e-3 });
+    const batch = model.prepareBatch(examples.slice(0, 2));
+    const powers = async (o: tf.AdamOptimizer) => {
+      const adam = o as unknown as { accBeta1: tf.Variable; accBeta2: tf.Variable };
+      return [(await adam.accBeta1.data())[0], (await adam.accBeta2.data())[0]];
+    };
+    for (let step = 1; step <= 12; step++) {
+      trainStep({ parameters: model.parameters, optimizer, maxGradNorm: 1, loss: () => model.loss(batch) });
+      const directory = join(root, `powers-${step}`);
+      await saveCheckpoint({ directory, model, optimizer });
+      const loaded = await loadCheckpoint({ directory, kind: 'flex-judge' });
+      expect(await powers(loaded.optimizer as tf.AdamOptimizer)).toEqual(await powers(optimizer));
+      loaded.model.dispose();
+      loaded.optimizer?.dispose();
+    }
+    batch.dispose();
+    model.dispose();
+    optimizer.dispose();
+  });
+
   it('overwrites atomically and leaves no temporary folders', async () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
     const directory = join(root, 'atomic');

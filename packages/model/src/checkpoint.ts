@@ -7,6 +7,7 @@ import { modelConfigSchema } from './config';
 import { tokenizerJsonSchema, Tokenizer } from './tokenizer';
 import { FlexJudgeModel } from './flex-judge';
 import { BradleyTerryModel } from './bradley-terry';
+import { restoreAdamBetaPowers } from './training';
 
 /**
  * Checkpoints: a folder holding `config.json` (validated: format, version, model kind and sizes, tokenizer,
@@ -245,6 +246,8 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
       // Slots are matched to variables by position: keep the saved order.
       await optimizer.setWeights(o.state.specs.map((spec) => ({ name: spec.name.slice(spec.name.indexOf(':') + 1), tensor: state[spec.name] as tf.Tensor })));
       tf.dispose(Object.values(state));
+      // setWeights restores β1^t, β2^t with pow; training multiplies them: recompute them as training does (bit-exact resume).
+      restoreAdamBetaPowers(optimizer);
     }
     let trainerState: unknown;
     if (config.trainer) {

@@ -15,7 +15,7 @@ export { modelConfigSchema, visionConfigSchema, modelPresets, presetConfig } fro
 export type { ModelConfig, ModelConfigInput, VisionConfig, ModelPreset } from './config';
 export { Backbone, mediaBatch, sampleFrameIndices } from './backbone';
 export type { MediaBatch, MediaSlot, ExampleMedia, DecoderCache } from './backbone';
-export { tokenAccuracy, accumulateGradients, scaleGradients, tokenLogProbs, sequenceLogProbs, crossEntropyLoss, logSigmoid, bradleyTerryLoss, optimizerOptionsSchema, createOptimizer, setLearningRate, computeGradients, globalNorm, applyGradients, trainStep } from './training';
+export { tokenAccuracy, accumulateGradients, scaleGradients, tokenLogProbs, sequenceLogProbs, crossEntropyLoss, logSigmoid, bradleyTerryLoss, optimizerOptionsSchema, createOptimizer, setLearningRate, computeGradients, globalNorm, applyGradients, trainStep, restoreAdamBetaPowers } from './training';
 export type { OptimizerOptions, TrainStepResult } from './training';
 export * from './generators';
 export { FlexJudgeModel, flexJudgeCreateOptionsSchema, generateOptionsSchema, minimumNewTokensOptionsSchema } from './flex-judge';

@@ -5,7 +5,7 @@ import { tf } from './engine';
 import { ModelError, parseOptions } from './errors';
 import { createRng, hashString } from './random';
 import { type CheckpointModel, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { accumulateGradients, applyGradients, computeGradients, createOptimizer, scaleGradients, setLearningRate } from './training';
+import { accumulateGradients, applyGradients, computeGradients, createOptimizer, restoreAdamBetaPowers, scaleGradients, setLearningRate } from './training';
 
 /**
  * The training loop shared by `SFTTrainer` (@flex/sft) and `DPOTrainer` (@flex/dpo), in the shape users know
@@ -197,25 +197,6 @@ export function epochMicroBatches(keys: readonly string[], batchSize: number, se
     [batches[i], batches[j]] = [batches[j] as number[], batches[i] as number[]];
   }
   return batches;
-}
-
-/**
- * tfjs's Adam restores β1^t and β2^t with `pow` in `setWeights`, while training multiplies them step by step in
- * float32; the two differ in the last bits for some t, which breaks bit-exact resume. This recomputes them the way
- * training does (one float32 product per step).
- */
-export function restoreAdamBetaPowers(optimizer: tf.AdamOptimizer): void {
-  const adam = optimizer as unknown as { iterations: number; beta1: number; beta2: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
-  const powers = (beta: number) => {
-    const b = Math.fround(beta);
-    let acc = b;
-    for (let i = 0; i < adam.iterations; i++) acc = Math.fround(acc * b);
-    return acc;
-  };
-  tf.tidy(() => {
-    adam.accBeta1.assign(tf.scalar(powers(adam.beta1)));
-    adam.accBeta2.assign(tf.scalar(powers(adam.beta2)));
-  });
 }
 
 /**

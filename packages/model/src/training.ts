@@ -164,3 +164,22 @@ export function trainStep(options: { parameters: Parameters; optimizer: tf.Optim
   const { gradNorm, applied } = applyGradients(options.parameters, options.optimizer, grads, options.maxGradNorm === undefined ? {} : { maxGradNorm: options.maxGradNorm });
   return { loss: value, gradNorm, applied };
 }
+
+/**
+ * tfjs's Adam restores β1^t and β2^t with `pow` in `setWeights`, while training multiplies them step by step in
+ * float32; the two differ in the last bits for some t, which breaks bit-exact resume. This recomputes them the way
+ * training does (one float32 product per step).
+ */
+export function restoreAdamBetaPowers(optimizer: tf.AdamOptimizer): void {
+  const adam = optimizer as unknown as { iterations: number; beta1: number; beta2: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
+  const powers = (beta: number) => {
+    const b = Math.fround(beta);
+    let acc = b;
+    for (let i = 0; i < adam.iterations; i++) acc = Math.fround(acc * b);
+    return acc;
+  };
+  tf.tidy(() => {
+    adam.accBeta1.assign(tf.scalar(powers(adam.beta1)));
+    adam.accBeta2.assign(tf.scalar(powers(adam.beta2)));
+  });
+}
