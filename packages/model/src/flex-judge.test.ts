@@ -5,7 +5,8 @@ import { initBackend } from './backend';
 import { FlexJudgeModel, type JudgeExample } from './flex-judge';
 import { accumulateGradients, computeGradients, createOptimizer, globalNorm, scaleGradients, tokenAccuracy, trainStep } from './training';
 import { randomImage, randomVideo, sampleAssessment, sampleTokenizer, solidImage } from './test-helpers';
-import { splitEvidence, joinEvidence } from './sequence';
+import { encodeSequence, splitEvidence, joinEvidence } from './sequence';
+import { EOS } from './tokenizer';
 
 const tokenizer = sampleTokenizer();
 
@@ -29,6 +30,18 @@ describe('FlexJudgeModel', () => {
     expect(evidence.split('\n')).toHaveLength(3);
     expect(rest.startsWith('intent: ')).toBe(true);
     expect(joinEvidence(evidence, rest)).toBe(text);
+  });
+
+  it('an open example trains its lines but no <eos>: one token fewer, and the same loss mask before it', () => {
+    const text = encodeCompact(sampleAssessment('a red circle', 1));
+    for (const layout of ['prompt-first', 'evidence-first'] as const) {
+      const closed = encodeSequence(tokenizer, 'a red circle', text, layout);
+      const open = encodeSequence(tokenizer, 'a red circle', text, layout, { open: true });
+      expect(closed.ids.at(-1)).toBe(EOS);
+      expect(open.ids).not.toContain(EOS);
+      expect(open.ids).toEqual(closed.ids.slice(0, -1));
+      expect(open.lossMask).toEqual(closed.lossMask.slice(0, -1));
+    }
   });
 
   it('masks the prompt: log-probs do not count prompt tokens, and the loss trains', () => {

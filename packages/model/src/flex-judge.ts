@@ -32,6 +32,11 @@ export interface JudgeExample {
   readonly prompt: string;
   /** The compact-codec text the model should write (no prompt). */
   readonly completion: string;
+  /**
+   * The completion is only the start of an answer (for example a check cut after its intent line): no `<eos>` is
+   * trained after it. Default false.
+   */
+  readonly open?: boolean;
 }
 
 /** Tensors of a prepared batch; call `dispose()` when done. */
@@ -206,7 +211,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     if (examples.length === 0) throw new ModelError('shape_error', 'empty batch');
     const layout = options.layout ?? this.layout;
     const scoreWeight = options.scoreWeight ?? 1;
-    const encoded = examples.map((e) => encodeSequence(this.tokenizer, e.prompt, e.completion, layout));
+    const encoded = examples.map((e) => encodeSequence(this.tokenizer, e.prompt, e.completion, layout, e.open ? { open: true } : {}));
     const length = Math.max(...encoded.map((e) => e.ids.length)) - 1;
     if (length > this.config.maxTextLength) throw new ModelError('shape_error', `a sequence of ${length + 1} tokens exceeds maxTextLength ${this.config.maxTextLength}`);
     const b = examples.length;

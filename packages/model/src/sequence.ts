@@ -46,19 +46,24 @@ export interface EncodedSequence {
 
 const scorePiece = /^ ?\d+$/;
 
-/** Encodes prompt + compact assessment in a layout. */
-export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion: string, layout: SequenceLayout): EncodedSequence {
+/**
+ * Encodes prompt + compact assessment in a layout. `open`: the completion is only the start of an answer (e.g. the
+ * intent line of a check), so no `<eos>` is appended or trained — the example teaches its lines without teaching
+ * the model to stop there.
+ */
+export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion: string, layout: SequenceLayout, options: { open?: boolean } = {}): EncodedSequence {
   const promptIds = tokenizer.encode(prompt);
+  const end = options.open ? [] : [EOS];
   const segments: { ids: number[]; trained: boolean }[] = [];
   if (layout === 'prompt-first') {
-    segments.push({ ids: [BOS, ...promptIds, SEP], trained: false }, { ids: [...tokenizer.encode(completion), EOS], trained: true });
+    segments.push({ ids: [BOS, ...promptIds, SEP], trained: false }, { ids: [...tokenizer.encode(completion), ...end], trained: true });
   } else {
     const { evidence, rest } = splitEvidence(completion);
     segments.push(
       { ids: [BOS], trained: false },
       { ids: [...tokenizer.encode(evidence), SEP], trained: true },
       { ids: [...promptIds, SEP], trained: false },
-      { ids: [...tokenizer.encode(rest), EOS], trained: true },
+      { ids: [...tokenizer.encode(rest), ...end], trained: true },
     );
   }
   const ids: number[] = [];

@@ -41,6 +41,24 @@ export function checkExample(record: Pick<PairRecord, 'spec' | 'prompt'>, media:
   return { media: [media], prompt: record.prompt, completion: encodeCompact(assessment) };
 }
 
+/**
+ * The first step of a check alone: the candidate's evidence (written before the prompt is visible), then the prompt's
+ * intent restated as requirements — an open example (no `<eos>` trained), so it teaches the model to copy the
+ * prompt's requirements in the description vocabulary without teaching it to stop after them. Short (~100 tokens),
+ * so the intent step gets many more examples than full checks can give it.
+ */
+export function intentExample(record: Pick<PairRecord, 'spec' | 'prompt'>, media: Media, scene: Scene): JudgeExample {
+  const lines = checkExample(record, media, scene).completion.split('\n');
+  const intent = lines.find((l) => l.startsWith('intent: ')) ?? '';
+  return { media: [media], prompt: record.prompt, completion: `${intent}\nevidence: ${describeScene(scene)}\n`, open: true };
+}
+
+/** The intent step with both candidates' evidence first (the start of a pairwise trace, no verdict): open. */
+export function pairIntentExample(record: Pick<PairRecord, 'spec' | 'prompt'>, a: Media, b: Media, sceneA: Scene, sceneB: Scene): JudgeExample {
+  const intent = intentExample(record, a, sceneA).completion.split('\n')[0] as string;
+  return { media: [a, b], prompt: record.prompt, completion: `${intent}\nevidence 1: ${describeScene(sceneA)}\nevidence 2: ${describeScene(sceneB)}\n`, open: true };
+}
+
 /** A pairwise trace as an SFT example. */
 export function traceExample(prompt: string, a: Media, b: Media, assessment: PairwiseAssessment | string): JudgeExample {
   return { media: [a, b], prompt, completion: typeof assessment === 'string' ? assessment : encodeCompact(assessment) };

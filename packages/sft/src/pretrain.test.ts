@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, splitEvidence } from '@flex/model';
 import { pretrain, pretrainExamples } from './pretrain';
+import { checkExample, intentExample } from './examples';
 import { drawWorldPairs } from './world';
 import { SftError } from './errors';
 
@@ -11,7 +12,9 @@ describe('pretrain', () => {
   it('builds evidence-first examples: descriptions, pair descriptions, grounded questions, checks', () => {
     const pairs = drawWorldPairs({ seed: 0, split: 'train', count: 4, size: 16 });
     const examples = pretrainExamples(pairs, { questionsPerPair: 2, checks: true });
-    expect(examples.filter((e) => e.media.length === 2)).toHaveLength(4);
+    // One pair description and one pair intent per pair.
+    expect(examples.filter((e) => e.media.length === 2)).toHaveLength(8);
+    expect(pretrainExamples(pairs, { intents: false }).filter((e) => e.media.length === 2)).toHaveLength(4);
     for (const e of examples) {
       // Every example starts with the evidence of its media, written before the prompt.
       const { evidence } = splitEvidence(e.completion);
@@ -21,6 +24,22 @@ describe('pretrain', () => {
     expect(examples.some((e) => e.completion.includes('criterion: '))).toBe(true);
     expect(pretrainExamples(pairs, { checks: false }).some((e) => e.completion.includes('criterion: '))).toBe(false);
     expect(pretrainExamples(pairs, { checkRate: 0.5 }).filter((e) => e.completion.includes('criterion: ')).length).toBe(2);
+  });
+
+  it('intent examples: open (no <eos> trained), evidence first, then the check’s own intent line and nothing after it', () => {
+    const pairs = drawWorldPairs({ seed: 3, split: 'train', count: 6, size: 16 });
+    const intents = pretrainExamples(pairs, { questionsPerPair: 0, checks: false }).filter((e) => e.open);
+    expect(intents).toHaveLength(pairs.length * 3);
+    pairs.forEach((p, i) => {
+      const check = checkExample(p.record, p.a, p.record.a.scene);
+      const single = intentExample(p.record, p.a, p.record.a.scene);
+      expect(single.open).toBe(true);
+      const { evidence, rest } = splitEvidence(single.completion);
+      expect(rest).toBe(`${check.completion.split('\n')[0]}\n`);
+      expect(rest.startsWith('intent: ')).toBe(true);
+      expect(evidence).toBe(splitEvidence(check.completion).evidence);
+      expect(intents.some((e) => e.media.length === 2 && e.prompt === pairs[i]!.record.prompt)).toBe(true);
+    });
   });
 
   it('trains, measures caption accuracy on generated descriptions and saves the base checkpoint', async () => {

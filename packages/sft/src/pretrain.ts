@@ -5,7 +5,7 @@ import { encodeCompact, type Media } from '@flex/criteria';
 import { FlexJudgeModel, type JudgeExample, type MetricsEntry, type TrainerCallbacks, buildJudgeTokenizer, initBackend, loadCheckpoint, saveCheckpoint, splitEvidence } from '@flex/model';
 import { type Scene, SimulatedTeacher, describeScene } from '@flex/synth';
 import { parseSftOptions } from './errors';
-import { type CaptionAccuracy, checkExample, compareDescriptions, descriptionExample, pairDescriptionExample, questionExamples } from './examples';
+import { type CaptionAccuracy, checkExample, compareDescriptions, descriptionExample, intentExample, pairDescriptionExample, pairIntentExample, questionExamples } from './examples';
 import { SFTTrainer, type SFTConfigInput } from './sft-trainer';
 import { type WorldPair, drawWorldPairs } from './world';
 
@@ -31,6 +31,8 @@ export const pretrainOptionsSchema = z.object({
   questionsPerPair: z.number().int().min(0).default(2),
   /** Include prompt-conditioned pointwise checks of single candidates (the curriculum before pairs). Default true. */
   checks: z.boolean().default(true),
+  /** Intent examples (evidence, prompt, the intent line; open) of each image and of the pair. Default true. */
+  intents: z.boolean().default(true),
   /** Share of pairs that get a check (checks are long: ~330 tokens against ~30 for a description). Default 1. */
   checkRate: z.number().min(0).max(1).default(1),
   /** Start from this checkpoint's weights and tokenizer (a second pretraining phase) instead of from scratch. */
@@ -65,7 +67,7 @@ export interface PretrainResult {
 }
 
 /** The pretraining examples of a list of world pairs (descriptions, pair descriptions, grounded questions, checks). */
-export function pretrainExamples(pairs: readonly WorldPair[], options: { questionsPerPair?: number; checks?: boolean; checkRate?: number } = {}): JudgeExample[] {
+export function pretrainExamples(pairs: readonly WorldPair[], options: { questionsPerPair?: number; checks?: boolean; checkRate?: number; intents?: boolean } = {}): JudgeExample[] {
   const rate = options.checkRate ?? 1;
   const out: JudgeExample[] = [];
   pairs.forEach((p, i) => {
@@ -77,6 +79,10 @@ export function pretrainExamples(pairs: readonly WorldPair[], options: { questio
     out.push(...questionExamples(media, record[which].scene, { limit: options.questionsPerPair ?? 2, offset: i }));
     // A low-discrepancy choice of which pairs get a check (deterministic, evenly spread).
     if ((options.checks ?? true) && ((i * 0.6180339887498949) % 1) < rate) out.push(checkExample(record, media, record[which].scene));
+    if (options.intents ?? true) {
+      out.push(intentExample(record, p.a, record.a.scene), intentExample(record, p.b, record.b.scene));
+      out.push(i % 2 === 0 ? pairIntentExample(record, p.a, p.b, record.a.scene, record.b.scene) : pairIntentExample(record, p.b, p.a, record.b.scene, record.a.scene));
+    }
   });
   return out;
 }
@@ -149,7 +155,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const tokenizer = buildJudgeTokenizer({ prompts: corpus.prompts, texts: corpus.texts, vocabSize: o.vocabSize });
       model = FlexJudgeModel.create({ preset: o.preset, config: o.modelConfig, tokenizer, seed: o.seed, layout: 'evidence-first', name: 'flex-base' });
     }
-    const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate });
+    const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents });
     const evalExamples = pretrainExamples(heldOut.slice(0, 16), { questionsPerPair: 1, checks: o.checks });
     const stop: TrainerCallbacks = { onStepEnd: (state) => (o.stopAfterSteps !== undefined && state.globalStep >= o.stopAfterSteps ? 'stop' : undefined) };
     const trainer = new SFTTrainer({ model, config, trainDataset: examples, evalDataset: evalExamples, callbacks: [...o.callbacks, stop] });
@@ -174,7 +180,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   };
   writeFileSync(
     join(o.out, 'pretrain-report.json'),
-    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, checks: o.checks, checkRate: o.checkRate, initFrom: o.initFrom, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, checks: o.checks, checkRate: o.checkRate, intents: o.intents, initFrom: o.initFrom, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
   );
   model.dispose();
   return report;
