@@ -7,7 +7,7 @@
  *
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
  *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
- *     [--lr 1e-4] [--clip 1e-3] [--beta 0] [--fraction 0.5] [--selection random] [--scale group]
+ *     [--lr 3e-4] [--clip 1e-2] [--beta 0] [--fraction 0.45] [--selection first] [--scale group]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -15,6 +15,9 @@
  * At every evaluation the reward model also compares the trained generator's held-out sample with the
  * pre-trained one's (the "reward curve": its preference for the trained generator, 0.5 = no change), printed
  * beside the oracle curve, so reward hacking (reward up, oracle flat or down) is visible.
+ * The oracle's utility rewards an empty frame (no faults, "clean" aesthetics) above the pre-trained generator's
+ * cluttered samples, so each modality also reports what a blank grey output scores (`oracle_blank`) and the
+ * semantic category A (the objects the prompt asks for) before and after (`semantic_base/flex/bt`).
  * Last line: one JSON object (oracle_base, oracle_flex, oracle_bt, seed_spread, video_…).
  */
 import { mkdir } from 'node:fs/promises';
@@ -22,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pairOutcomeFromResult, type Judge, type Media } from '@flex/criteria';
 import { createFlowGenerator, initBackend, loadCheckpoint, loadFlowGenerator, runMain, type FlowGenerator } from '@flex/model';
-import type { PromptSpec } from '@flex/synth';
+import { scoreGeneration, type PromptSpec } from '@flex/synth';
 import { createFlowPolicy, deriveSeed, functionReward, GRPOTrainer, pairwiseJudgeReward, type RewardFunction } from '../src/index';
 import { oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, writeGrid, type WorldPrompt } from '../scripts/world';
 
@@ -42,7 +45,27 @@ function copyOf(generator: FlowGenerator): FlowGenerator {
   return copy;
 }
 
+/** Mean oracle category scores (A semantics, B quality, C aesthetics, D context) as `category_<id>`. */
+function categoryMeans(scored: readonly { categories: Partial<Record<string, number>> }[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const id of ['A', 'B', 'C', 'D']) {
+    const values = scored.map((x) => x.categories[id]).filter((v): v is number => v !== undefined);
+    if (values.length > 0) out[`category_${id}`] = mean(values);
+  }
+  return out;
+}
+
+/** The oracle's score of a blank (mid-grey) output for every prompt: what drawing nothing earns. */
+function blankScore(modality: 'image' | 'video', size: number, frames: number, prompts: readonly WorldPrompt[]): { utility: number; categories: Record<string, number> } {
+  const frame = { width: size, height: size, data: new Float32Array(size * size * 3).fill(0.5) };
+  const media: Media = modality === 'image' ? frame : { fps: 8, frames: Array.from({ length: frames }, () => frame) };
+  const scored = prompts.map((p) => scoreGeneration({ spec: p.spec, media }));
+  return { utility: mean(scored.map((x) => x.utility)), categories: categoryMeans(scored) };
+}
+
 interface ArmResult {
+  /** Oracle categories at the end (category_A … category_D). */
+  categories: Record<string, number>;
   seed: number;
   oracle: number;
   /** [step, oracle, reward model's preference for the trained generator over the pre-trained one]. */
@@ -71,11 +94,11 @@ await runMain(async () => {
     },
   };
   const common = {
-    learningRate: Number(argument('lr', '1e-4')),
-    epsilonLow: Number(argument('clip', '1e-3')),
+    learningRate: Number(argument('lr', '3e-4')),
+    epsilonLow: Number(argument('clip', '1e-2')),
     beta: Number(argument('beta', '0')),
-    trainStepFraction: Number(argument('fraction', '0.5')),
-    trainStepSelection: argument('selection', 'random') as 'random' | 'first',
+    trainStepFraction: Number(argument('fraction', '0.45')),
+    trainStepSelection: argument('selection', 'first') as 'random' | 'first',
     scaleRewards: argument('scale', 'group') as 'group' | 'batch' | 'none',
     numIterations: Number(argument('iterations', '1')),
   };
@@ -109,8 +132,13 @@ await runMain(async () => {
     // The same ODE noise as the trainer's evaluations (GRPOTrainer.evaluate with evalSeed).
     const baseGroups = await evalPolicy.sample({ prompts: heldTexts, groupSize: 1, seed: deriveSeed(EVAL_SEED, 0, 4), mode: 'eval' });
     const baseSamples = baseGroups.map((g) => g.rollouts[0]!.sample);
-    const baseOracle = mean(baseSamples.map((sample, i) => oracleScore(held[i] as WorldPrompt, sample)));
-    console.log(`${modality}: pre-trained oracle ${baseOracle.toFixed(4)} on ${held.length} held-out prompts; ${JSON.stringify(s)}`);
+    const baseScored = baseSamples.map((sample, i) => scoreGeneration({ spec: (held[i] as WorldPrompt).spec, media: sample }));
+    const baseOracle = mean(baseScored.map((x) => x.utility));
+    const baseCategories = categoryMeans(baseScored);
+    const blank = blankScore(modality, base.config.size, base.config.frames, held);
+    const show = (c: Record<string, number>) => ['A', 'B', 'C', 'D'].map((id) => `${id} ${c[`category_${id}`]?.toFixed(3)}`).join(' ');
+    console.log(`${modality}: pre-trained oracle ${baseOracle.toFixed(4)} (${show(baseCategories)}) on ${held.length} held-out prompts; ${JSON.stringify(s)}`);
+    console.log(`${modality}: a blank grey output scores ${blank.utility.toFixed(4)} (${show(blank.categories)})`);
     await writeGrid({ file: join(out, `${modality}-before.png`), rows: modality === 'image' ? [baseSamples.slice(0, 8)] : baseSamples.slice(0, 4).map((m) => [m]) });
     const results: Record<'flex' | 'bt', ArmResult[]> = { flex: [], bt: [] };
     for (const arm of ['flex', 'bt'] as const) {
@@ -162,10 +190,10 @@ await runMain(async () => {
         // The evaluation reward: the oracle, plus the reward model's preference for the trained generator (a metric).
         const evalReward: RewardFunction<string, Media> = {
           name: 'oracle',
-          score: async ({ prompts, samples }) => ({
-            rewards: samples.map((sample, i) => oracleScore(byText.get(prompts[i] as string) as WorldPrompt, sample)),
-            metrics: { prefers_trained: mean(await prefers(prompts, samples)) },
-          }),
+          score: async ({ prompts, samples }) => {
+            const scored = samples.map((sample, i) => scoreGeneration({ spec: (byText.get(prompts[i] as string) as WorldPrompt).spec, media: sample }));
+            return { rewards: scored.map((x) => x.utility), metrics: { prefers_trained: mean(await prefers(prompts, samples)), ...categoryMeans(scored) } };
+          },
         };
         const trainer = new GRPOTrainer({
           policy,
@@ -203,9 +231,11 @@ await runMain(async () => {
         const final = curve[curve.length - 1]?.[1] ?? Number.NaN;
         const column = (key: string) => mean(result.history.map((h) => h[key] as number));
         const seconds = { sampling: column('time/sampling'), judging: column('time/judging'), update: column('time/update'), step: column('time/step') };
-        results[arm].push({ seed, oracle: final, curve, seconds });
+        const last = result.evaluations[result.evaluations.length - 1]?.metrics ?? {};
+        const categories = Object.fromEntries(['A', 'B', 'C', 'D'].map((id) => [`category_${id}`, last[`eval/rewards/oracle/category_${id}`] as number]));
+        results[arm].push({ seed, oracle: final, curve, seconds, categories });
         console.log(
-          `  ${modality} ${arm} seed ${seed}: oracle ${baseOracle.toFixed(4)} → ${final.toFixed(4)}; ` +
+          `  ${modality} ${arm} seed ${seed}: oracle ${baseOracle.toFixed(4)} → ${final.toFixed(4)} (${show(categories)}); ` +
             `oracle curve ${[[0, baseOracle], ...curve].map(([st, v]) => `${st}:${(v ?? Number.NaN).toFixed(3)}`).join(' ')}; ` +
             `reward curve (reward model prefers trained over pre-trained) ${[[0, 0.5], ...curve.map(([st, , w]) => [st, w])].map(([st, w]) => `${st}:${(w ?? Number.NaN).toFixed(2)}`).join(' ')}`,
         );
@@ -228,6 +258,11 @@ await runMain(async () => {
     summary[`${prefix}flex_gain_exceeds_spread`] = mean(results.flex.map((r) => r.oracle)) - baseOracle > Math.max(spread(results.flex), spread(results.bt));
     summary[`${prefix}prefers_trained_flex`] = round(mean(results.flex.map((r) => r.curve[r.curve.length - 1]?.[2] ?? Number.NaN)));
     summary[`${prefix}prefers_trained_bt`] = round(mean(results.bt.map((r) => r.curve[r.curve.length - 1]?.[2] ?? Number.NaN)));
+    // What the utility hides: the semantic category A (the objects asked for) before and after, and a blank output.
+    summary[`${prefix}oracle_blank`] = round(blank.utility);
+    summary[`${prefix}semantic_base`] = round(baseCategories.category_A ?? Number.NaN);
+    summary[`${prefix}semantic_flex`] = round(mean(results.flex.map((r) => r.categories.category_A as number)));
+    summary[`${prefix}semantic_bt`] = round(mean(results.bt.map((r) => r.categories.category_A as number)));
     summary[`${prefix}steps`] = s.steps;
     summary[`${prefix}samples_per_step`] = s.promptsPerStep * s.groupSize;
     summary[`${prefix}held_out`] = s.heldOut;

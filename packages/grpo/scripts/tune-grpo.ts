@@ -105,7 +105,7 @@ await runMain(async () => {
   };
   const generator = copyOf(base);
   const beta = Number(argument('beta', '0'));
-  const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, noiseLevel: Number(argument('noise', '0.7')) });
+  const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, noiseLevel: Number(argument('noise', '0.7')), sameStartNoise: !process.argv.includes('--independent-start') });
   const config = {
     seed,
     maxSteps: steps,

@@ -65,7 +65,7 @@ const presets: Record<PresetName, Omit<PipelineConfig, 'seed' | 'fromScratch'>> 
     dpo: { steps: 100, samplesPerPair: 4, pairs: 200 },
     baselines: { btSteps: 300, fixedRubricSteps: 400 },
     eval: { limit: 250, bootstrapSamples: 1000 },
-    grpo: { steps: 20, groupSize: 6, promptsPerStep: 4, learningRate: 1e-4, heldOut: 64 },
+    grpo: { steps: 10, groupSize: 4, promptsPerStep: 4, learningRate: 1e-4, heldOut: 64 },
   },
   full: {
     preset: 'full',
