@@ -1,8 +1,11 @@
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { predefinedCategories } from '@flex/criteria';
 import { buildJudgeTokenizer, createFlowGenerator, FlexJudgeModel, initBackend, saveCheckpoint, saveFlowGenerator } from '@flex/model';
 import { presetConfig } from '../pipeline/presets';
 import { pipelineStages } from '../pipeline/stages';
@@ -70,6 +73,51 @@ describe('flex grpo', () => {
       c.restore();
     }
   }, 240_000);
+
+  it('rewards with a remote OpenAI-compatible judge (--judge-url)', async () => {
+    // A loopback judge that always prefers the first image, in the published assessment format.
+    const answer = JSON.stringify({
+      prompt: 'echo',
+      categories: predefinedCategories.image.map((c) => ({
+        name: c.name,
+        dims: [{ name: `${c.id} criterion`, reason_1: 'seen in 1', reason_2: 'seen in 2', score_1: 7, score_2: 3 }],
+        cat_reason: 'Image 1 is better',
+        cat_winner: 'Image 1',
+      })),
+      reason: 'Image 1 is better overall',
+      winner: 'Image 1',
+    });
+    let requests = 0;
+    const server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        requests += 1;
+        response.setHeader('content-type', 'application/json');
+        response.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 0, model: 'flex', choices: [{ index: 0, message: { role: 'assistant', content: answer }, finish_reason: 'stop' }] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    const c = capture();
+    try {
+      const out = join(dir, 'remote');
+      const code = await runCli(
+        ['grpo', '--judge-url', url, '--judge-model', 'flex', '--generator', generator, '--out', out, '--steps', '1', '--group-size', '3', '--prompts-per-step', '1', '--held-out', '2', '--no-worker', '--quiet'],
+        c.io,
+      );
+      expect(c.err.filter((l) => l.startsWith('flex:')).join(''), 'stderr').toBe('');
+      expect(code).toBe(0);
+      // One step of one group of 3: every pair judged once.
+      expect(requests).toBe(3);
+      const summary = JSON.parse(await readFile(join(out, 'grpo.json'), 'utf8'));
+      expect(summary.judge).toBe('remote:flex');
+      // Always "the first": win rates 1, 0.5, 0 in the group.
+      expect(summary.rewardCurve[0][2]).toBeGreaterThan(0);
+    } finally {
+      c.restore();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 120_000);
 
   it('fails in one line without a judge, with a missing judge or generator, and on bad numbers', async () => {
     const c = capture();
