@@ -28,6 +28,7 @@ const sizes = {
   rpoAlpha: env('RPO_ALPHA', 0.2),
   seed: env('SEED', 0),
   descriptionMix: env('DESCRIPTION_MIX', 0.5),
+  intentMix: env('INTENT_MIX', 0.5),
 };
 // The bench is bundled, which moves import.meta.url: find the shipped base through the @flex/sft package folder.
 const sftFolder = dirname(createRequire(import.meta.url).resolve('@flex/sft/package.json'));
@@ -187,6 +188,7 @@ runMain(async () => {
     out: sftOut,
     filter: 'correct',
     descriptionMix: sizes.descriptionMix,
+    intentMix: sizes.intentMix,
     layout: process.env.FLEX_BENCH_LAYOUT === 'prompt-first' ? 'prompt-first' : 'evidence-first',
     evalShare: 0,
     seed: sizes.seed,

@@ -34,6 +34,11 @@ export interface JudgeExamplesOptions {
   readonly useReverse?: boolean;
   /** Seed of which pairs get a description example. Default 0. */
   readonly seed?: number;
+  /**
+   * Open intent examples per kept trace: the trace cut after its intent and evidence lines (no verdict, no `<eos>`),
+   * more practice for the first step of the reasoning at a fifth of a trace's length. Default 0.
+   */
+  readonly intentMix?: number;
 }
 
 /**
@@ -71,6 +76,14 @@ export function judgeExamples(options: JudgeExamplesOptions): { examples: JudgeE
     );
     descriptions++;
   }
+  const intentWanted = Math.round((options.intentMix ?? 0) * traces);
+  const kept = examples.filter((e) => e.media.length === 2 && e.prompt !== '');
+  for (let i = 0; i < intentWanted && kept.length > 0; i++) {
+    const trace = kept[Math.floor(rng.next() * kept.length)] as JudgeExample;
+    const lines = trace.completion.split('\n');
+    const cut = lines.filter((l) => l.startsWith('intent: ') || l.startsWith('evidence '));
+    if (cut.length > 0) examples.push({ media: trace.media, prompt: trace.prompt, completion: `${cut.join('\n')}\n`, open: true });
+  }
   return { examples, traces, descriptions };
 }
 
@@ -88,6 +101,8 @@ export const sftOptionsSchema = z.object({
   out: z.string().min(1),
   /** Pair-description examples per trace. Default 0.5. */
   descriptionMix: z.number().min(0).default(0.5),
+  /** Open intent examples (a trace cut after its intent and evidence lines) per trace. Default 0. */
+  intentMix: z.number().min(0).default(0),
   /** Share of the kept traces held out as the eval set (eval_loss). Default 0.05. */
   evalShare: z.number().min(0).max(0.5).default(0.05),
   /** SFT config overrides; `outputDir` defaults to `out`. */
@@ -125,7 +140,7 @@ export async function sft(options: SftOptions): Promise<SftResult> {
   const traces = readTraces(o.traces ?? tracesFileOf(o.data));
   const rng = createRng(o.seed + 17);
   const evalIds = new Set(traces.filter(() => rng.next() < o.evalShare).map((t) => t.id));
-  const trainSet = judgeExamples({ pairs, traces: traces.filter((t) => !evalIds.has(t.id)), filter: o.filter, descriptionMix: o.descriptionMix, seed: o.seed });
+  const trainSet = judgeExamples({ pairs, traces: traces.filter((t) => !evalIds.has(t.id)), filter: o.filter, descriptionMix: o.descriptionMix, intentMix: o.intentMix, seed: o.seed });
   const evalSet = judgeExamples({ pairs, traces: traces.filter((t) => evalIds.has(t.id)), filter: o.filter, descriptionMix: 0, seed: o.seed });
   if (trainSet.traces === 0) throw new SftError('invalid_dataset', `no trace passes the '${o.filter}' filter in ${o.traces ?? tracesFileOf(o.data)}`);
   const { model } = await loadCheckpoint({ directory: o.base ?? baseImageCheckpoint, kind: 'flex-judge' });

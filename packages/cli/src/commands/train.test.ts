@@ -86,4 +86,15 @@ describe('flex distill / sft', () => {
       c.restore();
     }
   });
+
+  it('flex pretrain rejects an unknown recipe in one line, before any training', async () => {
+    const c = capture();
+    try {
+      expect(await runCli(['pretrain', '--out', join(dir, 'recipe'), '--recipe', 'nightly'], c.io)).toBe(2);
+      expect(c.err.join('')).toMatch(/^flex: .*recipe.*\n$/);
+      expect(existsSync(join(dir, 'recipe'))).toBe(false);
+    } finally {
+      c.restore();
+    }
+  });
 });

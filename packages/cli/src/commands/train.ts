@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { TrainerCallbacks } from '@flex/model';
 import { curate, dpo } from '@flex/dpo';
-import { baseImageCheckpoint, distill, pretrain, sft, traceFilterSchema } from '@flex/sft';
+import { baseImageCheckpoint, distill, pretrain, pretrainRecipe, sft, shippedBaseRecipe, traceFilterSchema } from '@flex/sft';
 import { SimulatedTeacher } from '@flex/synth';
 import { CliError } from '../errors';
 import { integerFlag, parseOptions } from '../options';
@@ -22,7 +22,25 @@ const pretrainSchema = z.object({
   pairs: integerFlag(1),
   resume: z.boolean(),
   quiet: z.boolean(),
+  recipe: z.enum(['shipped']).optional(),
 });
+
+/** Callbacks that forward to the current phase's progress bar (a recipe runs several trainers in turn). */
+function phaseCallbacks(): { callbacks: TrainerCallbacks; start: (next: TrainerCallbacks | undefined) => void } {
+  let current: TrainerCallbacks | undefined;
+  return {
+    start: (next) => {
+      current = next;
+    },
+    callbacks: {
+      onLog: (entry, state) => current?.onLog?.(entry, state),
+      onStepEnd: (state) => current?.onStepEnd?.(state),
+      onEvaluate: (metrics, state) => current?.onEvaluate?.(metrics, state),
+      onSave: (info) => current?.onSave?.(info),
+      onWarning: (warning) => current?.onWarning?.(warning),
+    },
+  };
+}
 
 /** `flex pretrain`: rebuild the base model (Stage 0) on the world's descriptions, questions and checks. */
 export function pretrainCommand(program: Command): void {
@@ -35,9 +53,26 @@ export function pretrainCommand(program: Command): void {
     .option('--steps <n>', 'optimizer steps (the shipped base used 2600)', '2600')
     .option('--pairs <n>', 'world pairs drawn for training', '6000')
     .option('--resume', 'resume from the latest checkpoint in --out', false)
+    .option('--recipe <name>', "'shipped': rebuild the shipped base with its four phases (into <out>/<phase>, ~2 h on 2 cores; finished phases are skipped, an interrupted one resumes); --steps, --pairs, --seed and --preset then do not apply")
     .option('--quiet', 'no progress output', false)
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(pretrainSchema, raw);
+      if (o.recipe === 'shipped') {
+        const phases = phaseCallbacks();
+        const result = await pretrainRecipe({
+          out: o.out,
+          callbacks: [phases.callbacks],
+          onPhase: (index, name, total) => {
+            const phase = shippedBaseRecipe[index];
+            const steps = phase?.stopAfterSteps ?? Number((phase?.trainer as { maxSteps?: number } | undefined)?.maxSteps ?? 0);
+            log(`phase ${index + 1}/${total}: ${name}`);
+            phases.start(callbacksFor(`pretrain ${name}`, steps, o.quiet)[0]);
+          },
+        });
+        for (const p of result.phases) log(`${p.name}${p.skipped ? ' (already done)' : ''}: caption accuracy ${JSON.stringify(p.captionAccuracy)}`);
+        process.stdout.write(`base checkpoint: ${result.checkpoint}\n`);
+        return;
+      }
       const result = await pretrain({
         out: o.out,
         seed: o.seed,
