@@ -55,6 +55,17 @@ describe('checkpoint baselines', () => {
     for (const r of result.records) expect(r.prediction === null ? r.error?.code : r.prediction).toBeTruthy();
   }, 120_000);
 
+  it('the fixed-rubric judge never gets a category D: its calls carry maxExtraCategories 0, the others do not', async () => {
+    const seen: Record<string, unknown>[] = [];
+    const loadCheckpointJudge = async () => ({ name: 'spy', judge: async (_requests: readonly unknown[], options?: object) => (seen.push({ ...options }), []) });
+    const fixed = await loadBaselineJudge({ id: 'fixed-rubric', checkpoint: flexDir, loadCheckpointJudge });
+    await fixed.judge([]);
+    const flex = await loadBaselineJudge({ id: 'flex-sft', checkpoint: flexDir, loadCheckpointJudge });
+    await flex.judge([]);
+    expect(seen[0]).toMatchObject({ grammar: { maxExtraCategories: 0 } });
+    expect(seen[1]).not.toHaveProperty('grammar');
+  });
+
   it('refuses checkpoints of the wrong kind and missing ones', async () => {
     await expect(loadBaselineJudge({ id: 'flex-sft-dpo', checkpoint: btDir })).rejects.toMatchObject({
       code: 'checkpoint_error',

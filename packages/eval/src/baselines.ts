@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Judge } from '@flex/criteria';
+import type { Judge, JudgeCallOptions } from '@flex/criteria';
 import { SimulatedTeacher, type TeacherOptions } from '@flex/synth';
 import { EvalError, parseOptions } from './errors';
 import { oracleCeilingJudge, teacherAsJudge } from './synth-dataset';
@@ -161,6 +161,11 @@ export async function loadBaselineJudge(options: LoadBaselineOptions): Promise<J
   const judge = await load({ dir: o.checkpoint, kind: o.id });
   if (typeof judge?.judge !== 'function') {
     throw new EvalError('judge_contract', `loadCheckpointJudge returned no Judge for ${o.checkpoint}`);
+  }
+  if (o.id === 'fixed-rubric') {
+    // The fixed rubric has only categories A, B and C: never let constrained decoding open a category D.
+    const fixed = { grammar: { maxExtraCategories: 0 } };
+    return { name: definition.label, judge: (requests, callOptions) => judge.judge(requests, { ...callOptions, ...fixed } as JudgeCallOptions) };
   }
   return { name: definition.label, judge: (requests, callOptions) => judge.judge(requests, callOptions) };
 }
