@@ -73,6 +73,23 @@ describe('pixel-level perception', () => {
     const withContext = scoreGeneration({ spec, media: renderScene({ scene, width: 32 }), context: 'night-wallpaper' });
     expect(withContext.categories.D).toBeGreaterThan(0);
   });
+  it('an empty frame earns nothing for quality, aesthetics or context, and scores below every faulty render', () => {
+    const blank = { width: 32, height: 32, data: new Float32Array(32 * 32 * 3).fill(0.5) };
+    const empty = scoreGeneration({ spec, media: blank, context: 'night-wallpaper' });
+    expect(empty.presence).toBe(0);
+    expect(empty.categories.B).toBe(0);
+    expect(empty.categories.C).toBe(0);
+    expect(empty.categories.D).toBe(0);
+    expect(empty.utility).toBeLessThan(0.3);
+    const scene = referenceScene(spec, style, 2);
+    const good = scoreGeneration({ spec, media: renderScene({ scene, width: 32 }) });
+    expect(good.presence).toBe(1);
+    for (const [kind, severity] of [['colour', 0.9], ['count', 0.9], ['blur', 0.9], ['dim', 0.9]] as const) {
+      const bad = scoreGeneration({ spec, media: renderScene({ scene: applyFault(scene, spec, kind, severity, new Rng(3)), width: 32 }) });
+      expect(empty.utility, kind).toBeLessThan(bad.utility);
+    }
+  });
+
   it('rejects media of the wrong modality', () => {
     const scene = referenceScene(spec, style, 2);
     expect(() => scoreGeneration({ spec: { ...spec, modality: 'video' }, media: renderScene({ scene, width: 32 }) })).toThrow(RangeError);

@@ -617,20 +617,36 @@ export interface GenerationScore {
   /** The recovered facts and their description. */
   readonly facts: SceneFacts;
   readonly description: string;
-  /** Full criterion-level scores. */
+  /** Full criterion-level scores (categories other than A already scaled by `presence`). */
   readonly detail: CandidateScore;
+  /**
+   * Objects found over objects asked for, capped at 1: the factor on every category but A (semantic alignment), so
+   * that a generation that draws nothing earns nothing for drawing it cleanly.
+   */
+  readonly presence: number;
 }
 
 /**
  * Score a generated image or video that has no scene: recover facts from pixels ({@link perceiveMedia}), then score
- * them exactly as the oracle scores a scene (same criteria, same context weights). Utility and categories in [0, 1].
+ * them as the oracle scores a scene (same criteria, same context weights), with categories B, C and D scaled by the
+ * share of asked-for objects present (`presence`; 1 for any render of a scene that has them). Utility and categories
+ * in [0, 1].
  */
 export function scoreGeneration(options: ScoreGenerationOptions): GenerationScore {
   const o = scoreGenerationOptionsSchema.parse(options);
   const facts = perceiveMedia(o.media);
   if (facts.modality !== o.spec.modality) throw new RangeError(`scoreGeneration: ${facts.modality} media for a ${o.spec.modality} prompt`);
-  const detail = scoreFacts({ spec: o.spec, facts, ...(o.context !== undefined ? { context: o.context } : {}) });
+  const scored = scoreFacts({ spec: o.spec, facts, ...(o.context !== undefined ? { context: o.context } : {}) });
+  // A render of a scene always shows objects; a generation may show none. Quality, aesthetics and context judge how
+  // the asked-for objects are drawn, so they count only as far as objects are there: an empty frame must not earn full
+  // marks for being clean and tidy (it used to score 0.49, above the pre-trained generators).
+  const requested = o.spec.subjects.reduce((sum, s) => sum + s.count, 0);
+  const presence = requested === 0 ? 1 : Math.min(1, facts.objects.length / requested);
+  const adjusted = scored.categories.map((c) => (c.id === 'A' ? c : { ...c, score: c.score * presence }));
+  let utility = 0;
+  for (const c of adjusted) utility += scored.weights[c.id] * c.score;
+  const detail: CandidateScore = { ...scored, categories: adjusted, utility };
   const categories: Partial<Record<WorldCategoryId, number>> = {};
   for (const c of detail.categories) categories[c.id] = c.score;
-  return { utility: detail.utility, categories, facts, description: describeFacts(facts), detail };
+  return { utility, categories, facts, description: describeFacts(facts), detail, presence };
 }
