@@ -86,5 +86,7 @@ export function pipelineCommand(program: Command): void {
       if (typeof table === 'string') process.stdout.write(`\n${table}\n`);
       const report = summaries['eval']?.['report'];
       if (typeof report === 'string') process.stdout.write(`\nreport: ${report}\n`);
+      const grpo = summaries['grpo'];
+      if (typeof grpo?.['summary'] === 'string') process.stdout.write(`grpo: ${grpo['summary']}${typeof grpo['report'] === 'string' ? ` (${grpo['report']})` : ''}\n`);
     });
 }
