@@ -1,5 +1,6 @@
 import { isVideo, type Judge, type JudgeRequest, type JudgeResult, type Media, type RgbImage } from '@flex/criteria';
 import {
+  generationPresence,
   mixSeed,
   perceiveMedia,
   perceiveWithErrors,
@@ -9,6 +10,7 @@ import {
   Rng,
   samplePromptSpec,
   sampleStyle,
+  scaleByPresence,
   scoreFacts,
   scoreGeneration,
   writePairwiseAssessment,
@@ -104,8 +106,9 @@ export function pixelTeacherJudge(options: { specs: ReadonlyMap<string, PromptSp
         if (!spec) return { ok: false, error: { code: 'invalid_request', message: `unknown prompt: ${request.prompt}` } };
         const first = factsOf(request.a);
         const second = factsOf(request.b);
-        const scoreFirst = scoreFacts({ spec, facts: first });
-        const scoreSecond = scoreFacts({ spec, facts: second });
+        // Like the oracle for generations: nothing drawn earns nothing for quality, aesthetics or context.
+        const scoreFirst = scaleByPresence(scoreFacts({ spec, facts: first }), generationPresence(spec, first));
+        const scoreSecond = scaleByPresence(scoreFacts({ spec, facts: second }), generationPresence(spec, second));
         const assessment = writePairwiseAssessment({ spec, prompt: request.prompt, first: { facts: first, score: scoreFirst }, second: { facts: second, score: scoreSecond } });
         const difference = scoreFirst.utility - scoreSecond.utility;
         return { ok: true, assessment, probabilityA: 1 / (1 + Math.exp(-difference / temperature)) };
@@ -125,6 +128,6 @@ export function pixelTeacherScore(options: { specs: ReadonlyMap<string, PromptSp
     const spec = options.specs.get(prompt);
     if (!spec) return null;
     const facts = perceiveWithErrors(perceiveMedia(media), {}, mixSeed(options.seed, 'scalar', call++));
-    return scoreFacts({ spec, facts }).utility;
+    return scaleByPresence(scoreFacts({ spec, facts }), generationPresence(spec, facts)).utility;
   };
 }

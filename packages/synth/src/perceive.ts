@@ -4,7 +4,7 @@ import type { Media, RgbImage, Video } from '@flex/criteria';
 import { identitySeverity } from './facts';
 import type { FactObject, SceneFacts } from './facts';
 import { promptSpecSchema } from './prompt';
-import type { PromptSpecInput } from './prompt';
+import type { PromptSpec, PromptSpecInput } from './prompt';
 import { insideShape, renderFrame } from './render';
 import { noEffects } from './scene';
 import { scoreFacts } from './score';
@@ -636,17 +636,29 @@ export function scoreGeneration(options: ScoreGenerationOptions): GenerationScor
   const o = scoreGenerationOptionsSchema.parse(options);
   const facts = perceiveMedia(o.media);
   if (facts.modality !== o.spec.modality) throw new RangeError(`scoreGeneration: ${facts.modality} media for a ${o.spec.modality} prompt`);
-  const scored = scoreFacts({ spec: o.spec, facts, ...(o.context !== undefined ? { context: o.context } : {}) });
-  // A render of a scene always shows objects; a generation may show none. Quality, aesthetics and context judge how
-  // the asked-for objects are drawn, so they count only as far as objects are there: an empty frame must not earn full
-  // marks for being clean and tidy (it used to score 0.49, above the pre-trained generators).
-  const requested = o.spec.subjects.reduce((sum, s) => sum + s.count, 0);
-  const presence = requested === 0 ? 1 : Math.min(1, facts.objects.length / requested);
-  const adjusted = scored.categories.map((c) => (c.id === 'A' ? c : { ...c, score: c.score * presence }));
-  let utility = 0;
-  for (const c of adjusted) utility += scored.weights[c.id] * c.score;
-  const detail: CandidateScore = { ...scored, categories: adjusted, utility };
+  const presence = generationPresence(o.spec, facts);
+  const detail = scaleByPresence(scoreFacts({ spec: o.spec, facts, ...(o.context !== undefined ? { context: o.context } : {}) }), presence);
   const categories: Partial<Record<WorldCategoryId, number>> = {};
   for (const c of detail.categories) categories[c.id] = c.score;
-  return { utility, categories, facts, description: describeFacts(facts), detail, presence };
+  return { utility: detail.utility, categories, facts, description: describeFacts(facts), detail, presence };
+}
+
+/**
+ * Objects found over objects a prompt asks for, capped at 1. A render of a scene always shows objects; a generation
+ * may show none, and quality, aesthetics and context judge how the asked-for objects are drawn.
+ */
+export function generationPresence(spec: Pick<PromptSpec, 'subjects'>, facts: Pick<SceneFacts, 'objects'>): number {
+  const requested = spec.subjects.reduce((sum, s) => sum + s.count, 0);
+  return requested === 0 ? 1 : Math.min(1, facts.objects.length / requested);
+}
+
+/**
+ * Scales every category but A (semantic alignment) by `presence` and recomputes the utility with the same weights:
+ * an empty frame must not earn full marks for being clean and tidy (it scored 0.49, above the pre-trained generators).
+ */
+export function scaleByPresence(score: CandidateScore, presence: number): CandidateScore {
+  const categories = score.categories.map((c) => (c.id === 'A' ? c : { ...c, score: c.score * presence }));
+  let utility = 0;
+  for (const c of categories) utility += score.weights[c.id] * c.score;
+  return { ...score, categories, utility };
 }
