@@ -8,7 +8,7 @@ import { SimulatedTeacher } from '@flex/synth';
 import { CliError } from '../errors';
 import { integerFlag, parseOptions } from '../options';
 import { createProgress } from '../progress';
-import { progressCallbacks } from '../pipeline/training-progress';
+import { phaseCallbacks, progressCallbacks } from '../pipeline/training-progress';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const callbacksFor = (label: string, total: number, quiet: boolean): TrainerCallbacks[] =>
@@ -24,23 +24,6 @@ const pretrainSchema = z.object({
   quiet: z.boolean(),
   recipe: z.enum(['shipped']).optional(),
 });
-
-/** Callbacks that forward to the current phase's progress bar (a recipe runs several trainers in turn). */
-function phaseCallbacks(): { callbacks: TrainerCallbacks; start: (next: TrainerCallbacks | undefined) => void } {
-  let current: TrainerCallbacks | undefined;
-  return {
-    start: (next) => {
-      current = next;
-    },
-    callbacks: {
-      onLog: (entry, state) => current?.onLog?.(entry, state),
-      onStepEnd: (state) => current?.onStepEnd?.(state),
-      onEvaluate: (metrics, state) => current?.onEvaluate?.(metrics, state),
-      onSave: (info) => current?.onSave?.(info),
-      onWarning: (warning) => current?.onWarning?.(warning),
-    },
-  };
-}
 
 /** `flex pretrain`: rebuild the base model (Stage 0) on the world's descriptions, questions and checks. */
 export function pretrainCommand(program: Command): void {

@@ -14,13 +14,13 @@ import {
   type BaselineId,
 } from '@flex/eval';
 import { curate, dpo } from '@flex/dpo';
-import { baseImageCheckpoint, distill, pretrain, sft } from '@flex/sft';
+import { baseImageCheckpoint, distill, pretrain, pretrainRecipe, sft, shippedBaseRecipe } from '@flex/sft';
 import { SimulatedTeacher, datasetStats, synthesize } from '@flex/synth';
 import { runGrpo } from '../commands/grpo';
 import { createProgress } from '../progress';
 import type { PipelineConfig } from './presets';
 import type { Stage, StageSummary } from './runner';
-import { progressCallbacks } from './training-progress';
+import { phaseCallbacks, progressCallbacks } from './training-progress';
 
 /** Dataset folders of a run. */
 export function datasetDirs(runDir: string) {
@@ -95,6 +95,25 @@ const baseStage: Stage<PipelineConfig> = {
     if (!config.fromScratch) {
       await cp(baseImageCheckpoint, target, { recursive: true });
       return { checkpoint: target, source: 'shipped' };
+    }
+    if (config.pretrain.recipe === 'shipped') {
+      // The recipe that built the shipped base, with this run's seed and image size; phases resume and skip.
+      const phases = phaseCallbacks();
+      const recipe = shippedBaseRecipe.map((p) => ({ ...p, seed: config.seed, imageSize: config.imageSize }));
+      const result = await pretrainRecipe({
+        out: join(stageDir, 'recipe'),
+        recipe,
+        callbacks: [phases.callbacks],
+        onPhase: (index, name, total) => {
+          const phase = recipe[index];
+          const steps = phase?.stopAfterSteps ?? Number((phase?.trainer as { maxSteps?: number } | undefined)?.maxSteps ?? 1);
+          log(`[base] phase ${index + 1}/${total}: ${name}`);
+          phases.start(progressCallbacks({ label: `pretrain ${name}`, total: steps, quiet, log }));
+        },
+      });
+      await cp(result.checkpoint, target, { recursive: true });
+      const last = result.phases.at(-1);
+      return { checkpoint: target, source: 'pretrained (shipped recipe)', ...(last ? { captionAccuracy: last.captionAccuracy, steps: result.phases.reduce((n, p) => n + p.steps, 0) } : {}) };
     }
     const result = await pretrain({
       out: join(stageDir, 'train'),

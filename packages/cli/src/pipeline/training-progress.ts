@@ -26,3 +26,20 @@ export function progressCallbacks(options: { label: string; total: number; quiet
     },
   };
 }
+
+/** Callbacks that forward to the current phase's progress bar (a recipe runs several trainers in turn). */
+export function phaseCallbacks(): { callbacks: TrainerCallbacks; start: (next: TrainerCallbacks | undefined) => void } {
+  let current: TrainerCallbacks | undefined;
+  return {
+    start: (next) => {
+      current = next;
+    },
+    callbacks: {
+      onLog: (entry, state) => current?.onLog?.(entry, state),
+      onStepEnd: (state) => current?.onStepEnd?.(state),
+      onEvaluate: (metrics, state) => current?.onEvaluate?.(metrics, state),
+      onSave: (info) => current?.onSave?.(info),
+      onWarning: (warning) => current?.onWarning?.(warning),
+    },
+  };
+}
