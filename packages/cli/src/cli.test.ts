@@ -4,12 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliError, runCli, runStages, type Stage } from './index';
-
-function captureIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) }, out, err };
-}
+import { captureIo } from './test-support';
 
 describe('runCli', () => {
   it('prints help and exits 0', async () => {

@@ -1,21 +1,15 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildJudgeTokenizer, FlexJudgeModel, initBackend, saveCheckpoint } from '@flex/model';
 import { synthesize } from '@flex/synth';
 import { runCli } from '../program';
+import { captureOutput as capture } from '../test-support';
 
 let dir: string;
 let data: string;
 let checkpoint: string;
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((t) => (out.push(String(t)), true));
-  return { io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) }, out, err, restore: () => spy.mockRestore() };
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flex-cli-eval-'));

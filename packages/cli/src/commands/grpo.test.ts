@@ -4,29 +4,17 @@ import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { predefinedCategories } from '@flex/criteria';
 import { buildJudgeTokenizer, createFlowGenerator, FlexJudgeModel, initBackend, saveCheckpoint, saveFlowGenerator } from '@flex/model';
 import { presetConfig } from '../pipeline/presets';
 import { pipelineStages } from '../pipeline/stages';
 import { runCli } from '../program';
+import { captureOutput as capture } from '../test-support';
 
 let dir: string;
 let judge: string;
 let generator: string;
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((t) => (out.push(String(t)), true));
-  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((t) => (err.push(String(t)), true));
-  return {
-    io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) },
-    out,
-    err,
-    restore: () => (spy.mockRestore(), errSpy.mockRestore()),
-  };
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flex-cli-grpo-'));

@@ -9,12 +9,7 @@ import { runCli } from '../program';
 import type { JudgeServer } from '../serve/judge-server';
 import { chatBody, imagePair, tinyFlexJudge } from '../serve/test-helpers';
 import { serveCheckpoint, serveCommand } from './serve';
-
-function captureIo() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) }, out, err };
-}
+import { captureIo } from '../test-support';
 
 describe('flex serve', () => {
   let directory: string;

@@ -4,25 +4,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesize } from '@flex/synth';
 import { runCli } from '../program';
+import { captureOutput as capture } from '../test-support';
 
 let dir: string;
 let data: string;
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((t) => (out.push(String(t)), true));
-  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((t) => (err.push(String(t)), true));
-  return {
-    io: { stdout: (t: string) => void out.push(t), stderr: (t: string) => void err.push(t) },
-    out,
-    err,
-    restore: () => (spy.mockRestore(), errSpy.mockRestore()),
-  };
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'flex-cli-train-'));
