@@ -1,4 +1,4 @@
-import { applyGradients, computeGradients, tf, type Tensor } from '@flex/model';
+import { accumulateGradients, applyGradients, computeGradients, tf, type Tensor } from '@flex/model';
 import { GrpoError } from '../errors';
 import type { Rollout } from '../policy';
 import { deriveSeed, SeededRandom } from '../random';
@@ -98,12 +98,7 @@ export function grpoUpdate<TPrompt, TSample, TState>(options: GrpoUpdateOptions<
           lossValue += result.loss.dataSync()[0] as number;
           result.loss.dispose();
           if (kept) keptChunks.push(kept);
-          if (!grads) grads = result.grads;
-          else {
-            const previous = grads;
-            grads = previous.map((g, i) => tf.add(g, result.grads[i] as Tensor));
-            tf.dispose([...previous, ...result.grads]);
-          }
+          grads = accumulateGradients(grads, result.grads);
         }
         const kept =
           keptChunks.length === 0
