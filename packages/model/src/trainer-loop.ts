@@ -5,7 +5,7 @@ import { tf } from './engine';
 import { ModelError, parseOptions } from './errors';
 import { createRng, hashString } from './random';
 import { type CheckpointModel, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { accumulateGradients, applyGradients, computeGradients, createOptimizer, restoreAdamBetaPowers, scaleGradients, setLearningRate } from './training';
+import { accumulateGradients, applyGradients, computeGradients, createOptimizer, scaleGradients, setLearningRate } from './training';
 
 /**
  * The training loop shared by `SFTTrainer` (@flex/sft) and `DPOTrainer` (@flex/dpo), in the shape users know
@@ -319,7 +319,6 @@ export class TrainingLoop<E> {
     if (!loaded.optimizer) throw new ModelError('invalid_options', `checkpoint ${directory} has no optimizer state to resume from`);
     this.optimizer.dispose();
     this.optimizer = loaded.optimizer;
-    restoreAdamBetaPowers(this.optimizer);
     const state = loaded.trainerState as TrainerState | undefined;
     if (!state || typeof state.globalStep !== 'number') throw new ModelError('invalid_options', `checkpoint ${directory} has no trainer state to resume from`);
     return state;
