@@ -1,6 +1,6 @@
-import { encodeCompact, type Media, type PairwiseAssessment } from '@flex/criteria';
+import { encodeCompact, escapeCompactText, type Media, type PairwiseAssessment } from '@flex/criteria';
 import type { JudgeExample } from '@flex/model';
-import { type PairRecord, type Scene, describeScene, sceneFacts, sceneQuestions, scoreFacts, writePointwiseAssessment } from '@flex/synth';
+import { type PairRecord, type Scene, describeRequirements, describeScene, sceneFacts, sceneQuestions, scoreFacts, writePointwiseAssessment } from '@flex/synth';
 
 /**
  * Training examples built from the embedded world (@flex/synth). Every example is laid out for the evidence-first
@@ -48,15 +48,17 @@ export function checkExample(record: Pick<PairRecord, 'spec' | 'prompt'>, media:
  * so the intent step gets many more examples than full checks can give it.
  */
 export function intentExample(record: Pick<PairRecord, 'spec' | 'prompt'>, media: Media, scene: Scene): JudgeExample {
-  const lines = checkExample(record, media, scene).completion.split('\n');
-  const intent = lines.find((l) => l.startsWith('intent: ')) ?? '';
-  return { media: [media], prompt: record.prompt, completion: `${intent}\nevidence: ${describeScene(scene)}\n`, open: true };
+  return { media: [media], prompt: record.prompt, completion: `${intentLine(record)}\nevidence: ${describeScene(scene)}\n`, open: true };
 }
 
 /** The intent step with both candidates' evidence first (the start of a pairwise trace, no verdict): open. */
 export function pairIntentExample(record: Pick<PairRecord, 'spec' | 'prompt'>, a: Media, b: Media, sceneA: Scene, sceneB: Scene): JudgeExample {
-  const intent = intentExample(record, a, sceneA).completion.split('\n')[0] as string;
-  return { media: [a, b], prompt: record.prompt, completion: `${intent}\nevidence 1: ${describeScene(sceneA)}\nevidence 2: ${describeScene(sceneB)}\n`, open: true };
+  return { media: [a, b], prompt: record.prompt, completion: `${intentLine(record)}\nevidence 1: ${describeScene(sceneA)}\nevidence 2: ${describeScene(sceneB)}\n`, open: true };
+}
+
+/** The `intent:` line a check or trace of this prompt writes (the prompt's requirements, compact-encoded). */
+function intentLine(record: Pick<PairRecord, 'spec'>): string {
+  return `intent: ${escapeCompactText(describeRequirements(record.spec))}`;
 }
 
 /** A pairwise trace as an SFT example. */
