@@ -16,8 +16,8 @@ describe('pretrainRecipe', () => {
       { name: 'two', ...tiny, drawOffset: 4, questionsPerPair: 0, checks: false, trainer: { maxSteps: 2, batchSize: 8, saveFinal: false } },
     ];
     const started: string[] = [];
-    const first = await pretrainRecipe({ out, recipe, onPhase: (_, name) => started.push(name) });
-    expect(started).toEqual(['one', 'two']);
+    const first = await pretrainRecipe({ out, recipe, onPhase: (_, name, total, steps) => started.push(`${name} ${total} ${steps}`) });
+    expect(started).toEqual(['one 2 2', 'two 2 2']);
     expect(first.checkpoint).toBe(join(out, 'two', 'final'));
     expect(first.phases.map((p) => [p.name, p.steps, p.skipped])).toEqual([['one', 2, false], ['two', 2, false]]);
     // Phase two started from phase one: same tokenizer, and its report names phase one's final as its start.

@@ -34,8 +34,11 @@ export const pretrainRecipeOptionsSchema = z.object({
   recipe: z.array(z.custom<PretrainPhase>((p) => typeof p === 'object' && p !== null && typeof (p as PretrainPhase).name === 'string', 'a phase with a name')).min(1).optional(),
   /** Trainer callbacks, for every phase. */
   callbacks: z.array(z.custom<TrainerCallbacks>((v) => typeof v === 'object' && v !== null)).default([]),
-  /** Called when a phase starts (index from 0, its name, the number of phases). */
-  onPhase: z.custom<(index: number, name: string, total: number) => void>((f) => typeof f === 'function').optional(),
+  /**
+   * Called when a phase starts: index from 0, its name, the number of phases, and its optimizer steps (`stopAfterSteps`,
+   * else the trainer's `maxSteps`; undefined when the phase runs by epochs).
+   */
+  onPhase: z.custom<(index: number, name: string, total: number, steps: number | undefined) => void>((f) => typeof f === 'function').optional(),
 });
 /** Input of {@link pretrainRecipeOptionsSchema}. */
 export type PretrainRecipeOptions = z.input<typeof pretrainRecipeOptionsSchema>;
@@ -63,7 +66,7 @@ export async function pretrainRecipe(options: PretrainRecipeOptions): Promise<Pr
     const { name, ...rest } = phase;
     const out = join(o.out, name);
     const reportFile = join(out, 'pretrain-report.json');
-    o.onPhase?.(index, name, recipe.length);
+    o.onPhase?.(index, name, recipe.length, phase.stopAfterSteps ?? (phase.trainer as { maxSteps?: number } | undefined)?.maxSteps);
     if (existsSync(reportFile) && existsSync(join(out, 'final', 'config.json'))) {
       phases.push({ ...(JSON.parse(readFileSync(reportFile, 'utf8')) as PretrainResult), name, skipped: true });
     } else {

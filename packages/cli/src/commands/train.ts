@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import type { TrainerCallbacks } from '@flex/model';
 import { curate, dpo } from '@flex/dpo';
-import { baseImageCheckpoint, distill, pretrain, pretrainRecipe, sft, shippedBaseRecipe, traceFilterSchema } from '@flex/sft';
+import { baseImageCheckpoint, distill, pretrain, pretrainRecipe, sft, traceFilterSchema } from '@flex/sft';
 import { SimulatedTeacher } from '@flex/synth';
 import { CliError } from '../errors';
 import { integerFlag, parseOptions } from '../options';
@@ -45,11 +45,9 @@ export function pretrainCommand(program: Command): void {
         const result = await pretrainRecipe({
           out: o.out,
           callbacks: [phases.callbacks],
-          onPhase: (index, name, total) => {
-            const phase = shippedBaseRecipe[index];
-            const steps = phase?.stopAfterSteps ?? Number((phase?.trainer as { maxSteps?: number } | undefined)?.maxSteps ?? 0);
+          onPhase: (index, name, total, steps) => {
             log(`phase ${index + 1}/${total}: ${name}`);
-            phases.start(callbacksFor(`pretrain ${name}`, steps, o.quiet)[0]);
+            phases.start(callbacksFor(`pretrain ${name}`, steps ?? 0, o.quiet)[0]);
           },
         });
         for (const p of result.phases) log(`${p.name}${p.skipped ? ' (already done)' : ''}: caption accuracy ${JSON.stringify(p.captionAccuracy)}`);

@@ -104,11 +104,9 @@ const baseStage: Stage<PipelineConfig> = {
         out: join(stageDir, 'recipe'),
         recipe,
         callbacks: [phases.callbacks],
-        onPhase: (index, name, total) => {
-          const phase = recipe[index];
-          const steps = phase?.stopAfterSteps ?? Number((phase?.trainer as { maxSteps?: number } | undefined)?.maxSteps ?? 1);
+        onPhase: (index, name, total, steps) => {
           log(`[base] phase ${index + 1}/${total}: ${name}`);
-          phases.start(progressCallbacks({ label: `pretrain ${name}`, total: steps, quiet, log }));
+          phases.start(progressCallbacks({ label: `pretrain ${name}`, total: steps ?? 1, quiet, log }));
         },
       });
       await cp(result.checkpoint, target, { recursive: true });
