@@ -54,6 +54,14 @@ const presenceWords = ['unrequested', 'extra', 'missing', 'presence', 'present',
 const colourWords = ['colour', 'color', 'palette', 'vivid', 'saturat', 'hue', 'harmon', 'muted', 'tone'];
 const compositionWords = ['composition', 'balance', 'layout', 'clutter', 'uncluttered', 'tidy', 'spacing', 'spread', 'framing', 'arrangement', 'symmetr', 'scale'];
 
+/** Category A's criteria for images; videos add motion accuracy. */
+const semanticCriteria: readonly FixedCriterion[] = [
+          { name: 'Object presence', keywords: presenceWords },
+          { name: 'Attribute accuracy', keywords: ['colour', 'color', 'shape', 'size', 'attribute', 'material', 'texture'] },
+          { name: 'Count accuracy', keywords: ['count', 'number', 'how many', 'quantity'] },
+          { name: 'Spatial relations', keywords: relationWords },
+];
+
 const aestheticCategory: FixedRubricCategory = {
   id: 'C',
   criteria: [
@@ -78,12 +86,7 @@ export const fixedRubrics: Readonly<Record<Modality, FixedRubric>> = {
     categories: [
       {
         id: 'A',
-        criteria: [
-          { name: 'Object presence', keywords: presenceWords },
-          { name: 'Attribute accuracy', keywords: ['colour', 'color', 'shape', 'size', 'attribute', 'material', 'texture'] },
-          { name: 'Count accuracy', keywords: ['count', 'number', 'how many', 'quantity'] },
-          { name: 'Spatial relations', keywords: relationWords },
-        ],
+        criteria: semanticCriteria,
         fallback: 'Object presence',
       },
       {
@@ -104,10 +107,7 @@ export const fixedRubrics: Readonly<Record<Modality, FixedRubric>> = {
       {
         id: 'A',
         criteria: [
-          { name: 'Object presence', keywords: presenceWords },
-          { name: 'Attribute accuracy', keywords: ['colour', 'color', 'shape', 'size', 'attribute', 'material', 'texture'] },
-          { name: 'Count accuracy', keywords: ['count', 'number', 'how many', 'quantity'] },
-          { name: 'Spatial relations', keywords: relationWords },
+          ...semanticCriteria,
           { name: 'Motion accuracy', keywords: ['motion', 'moving', 'move', 'movement', 'speed', 'direction', 'action'] },
         ],
         fallback: 'Object presence',
