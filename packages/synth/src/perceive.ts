@@ -10,7 +10,7 @@ import { noEffects } from './scene';
 import { scoreFacts } from './score';
 import type { CandidateScore, WorldCategoryId } from './score';
 import { describeFacts } from './describe';
-import { backgroundTones, colourHue, colourRgb, colours, hueDistance, shapes, sizeRadius, sizes, toneRgb } from './vocabulary';
+import { backgroundTones, colourHue, colourRgb, colours, colourSimilarity, hueDistance, shapes, shapeSimilarity, sizeRadius, sizes, toneRgb } from './vocabulary';
 import type { BackgroundKind, BackgroundTone, Colour, EffectKind, Motion, Shape, Size } from './vocabulary';
 
 /**
@@ -620,17 +620,20 @@ export interface GenerationScore {
   /** Full criterion-level scores (categories other than A already scaled by `presence`). */
   readonly detail: CandidateScore;
   /**
-   * Objects found over objects asked for, capped at 1: the factor on every category but A (semantic alignment), so
-   * that a generation that draws nothing earns nothing for drawing it cleanly.
+   * How much of what the prompt asks for is shown ({@link generationPresence}: asked-for instances matched one-to-one
+   * by perceived objects of the asked colour and shape, over the asked count; in [0, 1]): the factor on every category
+   * but A (semantic alignment), so that a generation that draws nothing — or colour blobs instead of the asked-for
+   * objects — earns nothing for drawing it cleanly.
    */
   readonly presence: number;
 }
 
 /**
  * Score a generated image or video that has no scene: recover facts from pixels ({@link perceiveMedia}), then score
- * them as the oracle scores a scene (same criteria, same context weights), with categories B, C and D scaled by the
- * share of asked-for objects present (`presence`; 1 for any render of a scene that has them). Utility and categories
- * in [0, 1].
+ * them as the oracle scores a scene (same criteria, same context weights), with categories B, C and D scaled by
+ * `presence` ({@link generationPresence}: the asked-for instances matched by perceived objects of the asked colour and
+ * shape; about 1 for a correct render, 0 for a blank frame or blobs of unrelated shapes). Category A is not scaled.
+ * Utility and categories in [0, 1].
  */
 export function scoreGeneration(options: ScoreGenerationOptions): GenerationScore {
   const o = scoreGenerationOptionsSchema.parse(options);
@@ -644,17 +647,42 @@ export function scoreGeneration(options: ScoreGenerationOptions): GenerationScor
 }
 
 /**
- * Objects found over objects a prompt asks for, capped at 1. A render of a scene always shows objects; a generation
- * may show none, and quality, aesthetics and context judge how the asked-for objects are drawn.
+ * How much of what a prompt asks for a generation shows, in [0, 1]: every asked-for instance (a subject of count 3
+ * is three instances) is matched one-to-one with at most one perceived object, greedily by descending
+ * `colourSimilarity × shapeSimilarity` (1 for the asked colour and shape, 0.4 for a hue neighbour or a similar
+ * shape, 0.16 for both, 0 when either is unrelated); presence is the sum of the matches over the asked count. So
+ * per subject at most `count` objects count (min(found, count)), one object never stands for two instances, and an
+ * object of the right colour but an unrelated shape — a colour blob — counts nothing. A render of a scene shows its
+ * objects (presence ≈ 1); a generation may show none, or only blobs. Prompts asking for nothing give 1.
  */
 export function generationPresence(spec: Pick<PromptSpec, 'subjects'>, facts: Pick<SceneFacts, 'objects'>): number {
   const requested = spec.subjects.reduce((sum, s) => sum + s.count, 0);
-  return requested === 0 ? 1 : Math.min(1, facts.objects.length / requested);
+  if (requested === 0) return 1;
+  const pairs: { subject: number; object: number; value: number }[] = [];
+  spec.subjects.forEach((s, i) =>
+    facts.objects.forEach((o, j) => {
+      const value = colourSimilarity(s.colour, o.colour) * shapeSimilarity(s.shape, o.shape);
+      if (value > 0) pairs.push({ subject: i, object: j, value });
+    }),
+  );
+  // Best matches first; ties in a fixed order (subject, then object), so the result never depends on sort stability.
+  pairs.sort((a, b) => b.value - a.value || a.subject - b.subject || a.object - b.object);
+  const open = spec.subjects.map((s) => s.count);
+  const used = new Uint8Array(facts.objects.length);
+  let matched = 0;
+  for (const p of pairs) {
+    if ((open[p.subject] as number) <= 0 || used[p.object] === 1) continue;
+    open[p.subject] = (open[p.subject] as number) - 1;
+    used[p.object] = 1;
+    matched += p.value;
+  }
+  return Math.min(1, matched / requested);
 }
 
 /**
  * Scales every category but A (semantic alignment) by `presence` and recomputes the utility with the same weights:
- * an empty frame must not earn full marks for being clean and tidy (it scored 0.49, above the pre-trained generators).
+ * an empty frame must not earn full marks for being clean and tidy (it scored 0.49, above the pre-trained generators),
+ * nor a frame of colour blobs (with a bare object count as the gate, GRPO learned to paint them).
  */
 export function scaleByPresence(score: CandidateScore, presence: number): CandidateScore {
   const categories = score.categories.map((c) => (c.id === 'A' ? c : { ...c, score: c.score * presence }));
