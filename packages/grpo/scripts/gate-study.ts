@@ -4,7 +4,7 @@
  * but wrong shapes, frames of large colour blobs, the pre-trained generators' held-out samples and the reward-hacked
  * samples in bench/grids/*-after.png (when present).
  *
- *   node --conditions=@flex/source --import tsx scripts/gate-study.ts [--renders 200] [--videos 60]
+ *   node --conditions=@flex/source --import tsx scripts/gate-study.ts [--renders 200] [--videos 60] [--grids <bench out folder>]
  *
  * Last line: one JSON object, per gate and set the mean utility (and semantic A, which no gate changes).
  */
@@ -41,8 +41,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 type Gate = (spec: PromptSpec, facts: SceneFacts, semantic: number) => number;
 
-/** Greedy one-to-one matching of asked-for instances to perceived objects by a pair similarity; sum of matches over the asked count. */
-function matched(spec: PromptSpec, facts: SceneFacts, similarity: (s: PromptSpec['subjects'][number], o: SceneFacts['objects'][number]) => number): number {
+/**
+ * Greedy one-to-one matching of asked-for instances to perceived objects by a pair similarity; sum of matches over
+ * the asked count (or, `precise`, over the larger of the asked count and the number of perceived objects).
+ */
+function matched(spec: PromptSpec, facts: SceneFacts, similarity: (s: PromptSpec['subjects'][number], o: SceneFacts['objects'][number]) => number, precise = false): number {
   const requested = spec.subjects.reduce((sum, s) => sum + s.count, 0);
   if (requested === 0) return 1;
   const pairs: { s: number; o: number; v: number }[] = [];
@@ -60,7 +63,7 @@ function matched(spec: PromptSpec, facts: SceneFacts, similarity: (s: PromptSpec
     used.add(p.o);
     total += p.v;
   }
-  return total / requested;
+  return total / (precise ? Math.max(requested, facts.objects.length) : requested);
 }
 
 const gates: Record<string, Gate> = {
@@ -68,6 +71,7 @@ const gates: Record<string, Gate> = {
   count: (spec, facts) => Math.min(1, facts.objects.length / Math.max(1, spec.subjects.reduce((a, s) => a + s.count, 0))),
   strict: (spec, facts) => matched(spec, facts, (s, o) => (s.colour === o.colour && s.shape === o.shape ? 1 : 0)),
   graded: (spec, facts) => matched(spec, facts, (s, o) => colourSimilarity(s.colour, o.colour) * shapeSimilarity(s.shape, o.shape)),
+  precise: (spec, facts) => matched(spec, facts, (s, o) => colourSimilarity(s.colour, o.colour) * shapeSimilarity(s.shape, o.shape), true),
   colour: (spec, facts) => matched(spec, facts, (s, o) => colourSimilarity(s.colour, o.colour)),
   semantic: (_spec, _facts, semantic) => semantic,
 };
@@ -159,6 +163,7 @@ async function gridTiles(file: string, side: number, modality: 'image' | 'video'
 await runMain(async () => {
   await initBackend();
   const summary: Record<string, Record<string, number>> = {};
+  const grids = argument('grids', join(here, '..', 'bench', 'grids'));
   for (const modality of ['image', 'video'] as const) {
     const count = Number(argument(modality === 'image' ? 'renders' : 'videos', modality === 'image' ? '200' : '60'));
     const size = modality === 'image' ? 32 : 24;
@@ -177,10 +182,10 @@ await runMain(async () => {
     sets.pretrained = groups.map((g, i) => score((held[i] as WorldPrompt).spec, g.rollouts[0]!.sample));
     generator.dispose();
     for (const arm of ['flex', 'bt']) {
-      const tiles = await gridTiles(join(here, '..', 'bench', 'grids', `${modality}-${arm}-after.png`), size, modality);
+      const tiles = await gridTiles(join(grids, `${modality}-${arm}-after.png`), size, modality);
       if (tiles.length > 0) sets[`hacked_${arm}`] = tiles.map((m, i) => score((held[i] as WorldPrompt).spec, m));
     }
-    const before = await gridTiles(join(here, '..', 'bench', 'grids', `${modality}-before.png`), size, modality);
+    const before = await gridTiles(join(grids, `${modality}-before.png`), size, modality);
     if (before.length > 0) sets.grid_before = before.map((m, i) => score((held[i] as WorldPrompt).spec, m));
     console.log(`${modality}:`);
     for (const [name, rows] of Object.entries(sets)) summary[`${modality}_${name}`] = summarise(name, rows);

@@ -98,16 +98,21 @@ describe('pixel-level perception', () => {
     const object = (colour: FactObject['colour'], shape: FactObject['shape']): FactObject => ({ colour, shape, size: 'medium', x: 0.5, y: 0.5, motion: 'still', speed: 'slow' });
     const two = promptSpecSchema.parse({ modality: 'image', subjects: [{ count: 2, colour: 'red', shape: 'circle' }, { count: 1, colour: 'blue', shape: 'square' }], context: null });
 
-    it('matches asked-for instances one-to-one by colour × shape similarity, at most count per subject', () => {
+    it('matches asked-for instances one-to-one by colour × shape similarity, at most count per subject, over max(asked, perceived)', () => {
       expect(generationPresence(two, { objects: [] })).toBe(0);
       expect(generationPresence(two, { objects: [object('red', 'circle'), object('red', 'circle'), object('blue', 'square')] })).toBe(1);
-      // More red circles than asked do not stand in for the missing blue square.
-      expect(generationPresence(two, { objects: [object('red', 'circle'), object('red', 'circle'), object('red', 'circle'), object('red', 'circle')] })).toBeCloseTo(2 / 3, 10);
+      // More red circles than asked do not stand in for the missing blue square, and the surplus divides.
+      expect(generationPresence(two, { objects: [object('red', 'circle'), object('red', 'circle')] })).toBeCloseTo(2 / 3, 10);
+      expect(generationPresence(two, { objects: [object('red', 'circle'), object('red', 'circle'), object('red', 'circle'), object('red', 'circle')] })).toBeCloseTo(2 / 4, 10);
+      // Spraying fragments: the asked objects plus five unrelated ones.
+      const spray = [object('red', 'circle'), object('red', 'circle'), object('blue', 'square'), ...['green', 'yellow', 'purple', 'pink', 'cyan'].map((c) => object(c as FactObject['colour'], 'star'))];
+      expect(generationPresence(two, { objects: spray })).toBeCloseTo(3 / 8, 10);
       // Right colour, unrelated shape: nothing. Hue neighbour (orange) of a similar shape (ring): 0.4 × 0.4.
       expect(generationPresence(two, { objects: [object('red', 'triangle'), object('blue', 'star')] })).toBe(0);
       expect(generationPresence(two, { objects: [object('orange', 'ring')] })).toBeCloseTo(0.16 / 3, 10);
       // One object never counts for two instances, and the better match is kept.
       expect(generationPresence(two, { objects: [object('red', 'ring'), object('red', 'circle')] })).toBeCloseTo((1 + 0.4) / 3, 10);
+      expect(generationPresence(two, { objects: [object('red', 'circle')] })).toBeCloseTo(1 / 3, 10);
       expect(generationPresence({ subjects: [] }, { objects: [] })).toBe(1);
     });
 
@@ -144,6 +149,21 @@ describe('pixel-level perception', () => {
       return { width: size, height: size, data };
     };
 
+    /** The second reward hack: a spray of small fragments in every palette colour (4×4 patches on a 4×4 grid). */
+    const confetti = (i: number): RgbImage => {
+      const size = 32;
+      const data = new Float32Array(size * size * 3);
+      const tone = toneRgb[(['dark', 'light', 'warm', 'cool'] as const)[i % 4] ?? 'dark'];
+      const palette = Object.values(colourRgb);
+      for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+        const cell = Math.floor(y / 8) * 4 + Math.floor(x / 8);
+        const inside = x % 8 >= 2 && x % 8 < 6 && y % 8 >= 2 && y % 8 < 6;
+        const rgb = inside ? (palette[(cell + i) % palette.length] as readonly number[]) : tone;
+        for (let c = 0; c < 3; c++) data[(y * size + x) * 3 + c] = rgb[c] as number;
+      }
+      return { width: size, height: size, data };
+    };
+
     it('leaves correct renders where the object-count gate had them, and A untouched', () => {
       const before: number[] = [];
       const after: number[] = [];
@@ -160,9 +180,9 @@ describe('pixel-level perception', () => {
       expect(Math.abs(mean(after) - mean(before))).toBeLessThan(0.01);
     });
 
-    it('gives blobs of the asked colours (and the asked objects drawn in unrelated shapes) clearly less than a correct render', () => {
+    it('gives blobs of the asked colours, confetti and the asked objects in unrelated shapes clearly less than a correct render', () => {
       const correct = mean(cases.map(({ spec: s, scene }) => scoreGeneration({ spec: s, media: renderScene({ scene, width: 32 }) }).utility));
-      for (const [name, make] of [['wrong shapes', wrongShapes], ['blobs', blobs]] as const) {
+      for (const [name, make] of [['wrong shapes', wrongShapes], ['blobs', blobs], ['confetti', confetti]] as const) {
         const scored = cases.map(({ spec: s }, i) => ({ s, media: make(i), score: scoreGeneration({ spec: s, media: make(i) }) }));
         expect(mean(scored.map((x) => x.score.presence)), name).toBeLessThan(0.25);
         expect(mean(scored.map((x) => x.score.utility)), name).toBeLessThan(correct - 0.35);

@@ -620,10 +620,10 @@ export interface GenerationScore {
   /** Full criterion-level scores (categories other than A already scaled by `presence`). */
   readonly detail: CandidateScore;
   /**
-   * How much of what the prompt asks for is shown ({@link generationPresence}: asked-for instances matched one-to-one
-   * by perceived objects of the asked colour and shape, over the asked count; in [0, 1]): the factor on every category
-   * but A (semantic alignment), so that a generation that draws nothing — or colour blobs instead of the asked-for
-   * objects — earns nothing for drawing it cleanly.
+   * How much of what the prompt asks for is shown, and nothing else ({@link generationPresence}: asked-for instances
+   * matched one-to-one by perceived objects of the asked colour and shape, over the larger of the asked count and the
+   * perceived count; in [0, 1]): the factor on every category but A (semantic alignment), so that a generation that
+   * draws nothing — or colour blobs or confetti instead of the asked-for objects — earns nothing for drawing it cleanly.
    */
   readonly presence: number;
 }
@@ -632,7 +632,8 @@ export interface GenerationScore {
  * Score a generated image or video that has no scene: recover facts from pixels ({@link perceiveMedia}), then score
  * them as the oracle scores a scene (same criteria, same context weights), with categories B, C and D scaled by
  * `presence` ({@link generationPresence}: the asked-for instances matched by perceived objects of the asked colour and
- * shape; about 1 for a correct render, 0 for a blank frame or blobs of unrelated shapes). Category A is not scaled.
+ * shape, divided by the larger of the asked and perceived counts; about 1 for a correct render, near 0 for a blank
+ * frame, blobs of unrelated shapes or a spray of fragments). Category A is not scaled.
  * Utility and categories in [0, 1].
  */
 export function scoreGeneration(options: ScoreGenerationOptions): GenerationScore {
@@ -647,13 +648,15 @@ export function scoreGeneration(options: ScoreGenerationOptions): GenerationScor
 }
 
 /**
- * How much of what a prompt asks for a generation shows, in [0, 1]: every asked-for instance (a subject of count 3
- * is three instances) is matched one-to-one with at most one perceived object, greedily by descending
- * `colourSimilarity × shapeSimilarity` (1 for the asked colour and shape, 0.4 for a hue neighbour or a similar
- * shape, 0.16 for both, 0 when either is unrelated); presence is the sum of the matches over the asked count. So
- * per subject at most `count` objects count (min(found, count)), one object never stands for two instances, and an
- * object of the right colour but an unrelated shape — a colour blob — counts nothing. A render of a scene shows its
- * objects (presence ≈ 1); a generation may show none, or only blobs. Prompts asking for nothing give 1.
+ * How much of what a prompt asks for a generation shows — and nothing else —, in [0, 1]: every asked-for instance (a
+ * subject of count 3 is three instances) is matched one-to-one with at most one perceived object, greedily by
+ * descending `colourSimilarity × shapeSimilarity` (1 for the asked colour and shape, 0.4 for a hue neighbour or a
+ * similar shape, 0.16 for both, 0 when either is unrelated); presence is the sum of the matches over the larger of the
+ * asked count and the number of perceived objects. So per subject at most `count` objects count, one object never
+ * stands for two instances, an object of the right colour but an unrelated shape — a colour blob — counts nothing,
+ * and a frame sprayed with many fragments (in the hope that some match) is divided by their number. A render of a
+ * scene shows its objects (presence ≈ 1); a generation may show none, only blobs, or confetti. Prompts asking for
+ * nothing give 1.
  */
 export function generationPresence(spec: Pick<PromptSpec, 'subjects'>, facts: Pick<SceneFacts, 'objects'>): number {
   const requested = spec.subjects.reduce((sum, s) => sum + s.count, 0);
@@ -676,7 +679,7 @@ export function generationPresence(spec: Pick<PromptSpec, 'subjects'>, facts: Pi
     used[p.object] = 1;
     matched += p.value;
   }
-  return Math.min(1, matched / requested);
+  return Math.min(1, matched / Math.max(requested, facts.objects.length));
 }
 
 /**
