@@ -10,6 +10,7 @@ import { buildJudgeTokenizer, createFlowGenerator, FlexJudgeModel, initBackend, 
 import { presetConfig } from '../pipeline/presets';
 import { pipelineStages } from '../pipeline/stages';
 import { runCli } from '../program';
+import { pairedChange } from './grpo';
 import { captureOutput as capture } from '../test-support';
 
 let dir: string;
@@ -46,6 +47,11 @@ describe('flex grpo', () => {
       expect(summary.oracleBefore).toBeGreaterThanOrEqual(0);
       expect(summary.oracleBefore).toBeLessThanOrEqual(1);
       expect(summary.oracleCurve[0]).toEqual([0, summary.oracleBefore]);
+      // The paired change: mean of per-prompt differences equals the difference of means, with its standard error.
+      expect(summary.oracleChange).toBeCloseTo(summary.oracleAfter - summary.oracleBefore, 10);
+      expect(summary.oracleChangeStdError).toBeGreaterThanOrEqual(0);
+      expect(summary.summary).toMatch(/s\.e\., paired/);
+      expect(summary.summary).toContain('only 2 held-out prompts');
       expect(summary.rewardCurve).toHaveLength(2);
       expect(Object.keys(summary.time).sort()).toEqual(['judging', 'sampling', 'step', 'update']);
       for (const file of ['samples-before.png', 'samples-after.png', 'generator/config.json', 'train/checkpoint-2/config.json', 'train/metrics.jsonl']) {
@@ -126,6 +132,18 @@ describe('flex grpo', () => {
     } finally {
       c.restore();
     }
+  });
+});
+
+describe('pairedChange', () => {
+  it('is the mean per-prompt difference with its standard error', () => {
+    const { change, stdError } = pairedChange([0.5, 0.2, 0.4, 0.1], [0.6, 0.1, 0.4, 0.3]);
+    // differences 0.1, −0.1, 0, 0.2: mean 0.05; deviations ±0.05, ±0.15.
+    expect(change).toBeCloseTo(0.05, 12);
+    const sd = Math.sqrt(((0.05) ** 2 + (0.15) ** 2 + (0.05) ** 2 + (0.15) ** 2) / 3);
+    expect(stdError).toBeCloseTo(sd / 2, 12);
+    expect(pairedChange([0.3], [0.5])).toEqual({ change: 0.5 - 0.3, stdError: null });
+    expect(() => pairedChange([0.1, 0.2], [0.1])).toThrow(RangeError);
   });
 });
 

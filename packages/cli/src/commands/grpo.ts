@@ -7,13 +7,13 @@ import { isVideo, type Judge, type Media, type RgbImage } from '@flex/criteria';
 import { loadBaselineJudge } from '@flex/eval';
 import {
   createFlowPolicy,
-  functionReward,
   GRPOTrainer,
   latestGrpoCheckpoint,
   pairwiseJudgeReward,
   shippedGenerators,
   type FlowPolicy,
   type GRPOMetrics,
+  type RewardFunction,
 } from '@flex/grpo';
 import { initBackend, loadFlowGenerator, saveFlowGenerator } from '@flex/model';
 import { encodePng, promptText, samplePromptSpec, scoreGeneration, type PromptSpec } from '@flex/synth';
@@ -60,6 +60,10 @@ export interface GrpoRunSummary {
   readonly oracleBefore: number;
   readonly oracleAfter: number;
   readonly oracleCurve: readonly (readonly [number, number])[];
+  /** oracleAfter − oracleBefore: the mean of the per-prompt differences (same prompts, same starting noise). */
+  readonly oracleChange: number;
+  /** Standard error of that mean over the held-out prompts (null with fewer than 2). */
+  readonly oracleChangeStdError: number | null;
   readonly summary: string;
   readonly generator: string;
   readonly checkpoint: string | null;
@@ -78,6 +82,23 @@ function worldPrompts(modality: 'image' | 'video', count: number, base: number):
 }
 
 const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length);
+
+/** Held-out sets below this size give oracle means that per-prompt jumps dominate (see the summary's s.e.). */
+const FEW_HELD_OUT = 32;
+
+/**
+ * The paired change of the held-out oracle: mean of `after[i] − before[i]` and its standard error (sample standard
+ * deviation / √n; null below 2 prompts). The oracle is discontinuous per prompt — an object that appears or vanishes
+ * moves one prompt's score by 0.1–0.3 — so a few prompts give a noisy mean even with the same starting noise.
+ */
+export function pairedChange(before: readonly number[], after: readonly number[]): { change: number; stdError: number | null } {
+  if (before.length !== after.length) throw new RangeError('pairedChange: before and after must score the same prompts');
+  const d = before.map((b, i) => (after[i] as number) - b);
+  const m = mean(d);
+  if (d.length < 2) return { change: m, stdError: null };
+  const variance = d.reduce((a, x) => a + (x - m) ** 2, 0) / (d.length - 1);
+  return { change: m, stdError: Math.sqrt(variance / d.length) };
+}
 
 /** One PNG row of samples (a video shows its frames side by side), each pixel repeated `zoom` times. */
 function gridImage(samples: readonly Media[], zoom = 4): RgbImage {
@@ -125,14 +146,21 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
   const byText = new Map<string, WorldPrompt>([...train, ...held].map((p) => [p.text, p]));
   const policy = createFlowPolicy({ generator });
   const outputDir = join(o.out, 'train');
+  // Every evaluation's per-prompt oracle scores (same prompts, same starting noise), for the paired change.
+  const evaluations: number[][] = [];
+  const evalReward: RewardFunction<string, Media> = {
+    name: 'oracle',
+    score: async ({ prompts, samples }) => {
+      const scores = samples.map((sample, i) => scoreGeneration({ spec: (byText.get(prompts[i] as string) as WorldPrompt).spec, media: sample }).utility);
+      evaluations.push(scores);
+      return scores;
+    },
+  };
   const trainer = new GRPOTrainer({
     policy,
     reward: pairwiseJudgeReward({ judge: o.judge }),
     prompts: train.map((p) => p.text),
-    evalReward: functionReward<string, Media>({
-      name: 'oracle',
-      score: ({ prompt, sample }) => scoreGeneration({ spec: (byText.get(prompt) as WorldPrompt).spec, media: sample }).utility,
-    }),
+    evalReward,
     evalPrompts: held.map((p) => p.text),
     config: {
       seed: o.seed,
@@ -149,6 +177,7 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
   const gridPrompts = held.slice(0, modality === 'image' ? 8 : 4);
   // The pre-trained generator's score, before any checkpoint is loaded.
   const before = (await trainer.evaluate())['eval/reward'] as number;
+  const beforeScores = evaluations[evaluations.length - 1] as number[];
   await writeGrid(policy, gridPrompts, join(o.out, 'samples-before.png'));
   const resume = (await latestGrpoCheckpoint(outputDir)) !== undefined;
   if (resume) o.log(`[grpo] resuming from the latest checkpoint in ${outputDir}`);
@@ -157,6 +186,13 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
   const generatorOut = join(o.out, 'generator');
   const oracleCurve = result.evaluations.map((e) => [e.step, e.metrics['eval/reward'] as number] as const);
   const after = oracleCurve[oracleCurve.length - 1]?.[1] ?? before;
+  // The last evaluation is the final one (or none ran: a resumed run that was already complete).
+  const { change, stdError } = pairedChange(beforeScores, result.evaluations.length > 0 ? (evaluations[evaluations.length - 1] as number[]) : beforeScores);
+  const noise =
+    stdError === null
+      ? 'one prompt: no error estimate'
+      : `Δ ${change >= 0 ? '+' : ''}${change.toFixed(4)} ± ${stdError.toFixed(4)} s.e., paired${Math.abs(change) < 2 * stdError ? ': within 2 s.e. of no change' : ''}`;
+  const few = held.length < FEW_HELD_OUT ? `; only ${held.length} held-out prompts: use --held-out 64 or more to read a change` : '';
   await saveFlowGenerator({
     generator,
     folder: generatorOut,
@@ -176,11 +212,13 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
     oracleBefore: before,
     oracleAfter: after,
     oracleCurve: [[0, before], ...oracleCurve],
+    oracleChange: change,
+    oracleChangeStdError: stdError,
     // The reward curve beside the oracle curve: a pairwise reward's mean is 0.5 by construction, so its group std
     // and the judge's share of failures are what move.
     rewardCurve: history.map((h) => [h.step, h.reward, h.reward_std] as const),
     time: { sampling: mean(column('time/sampling')), judging: mean(column('time/judging')), update: mean(column('time/update')), step: mean(column('time/step')) },
-    summary: `held-out oracle ${before.toFixed(4)} → ${after.toFixed(4)} (${held.length} prompts, ${result.step} steps)`,
+    summary: `held-out oracle ${before.toFixed(4)} → ${after.toFixed(4)} (${noise}; ${held.length} prompts, ${result.step} steps${few})`,
     generator: generatorOut,
     checkpoint: result.checkpoint ?? (await latestGrpoCheckpoint(outputDir)) ?? null,
     grids: { before: join(o.out, 'samples-before.png'), after: join(o.out, 'samples-after.png') },
