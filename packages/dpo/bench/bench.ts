@@ -1,10 +1,9 @@
 // The learning result of issue 8: does the Flex judge learn, on held-out pairs, on generated assessments?
 // untrained → base (Stage 0, shipped) → SFT on teacher traces → DPO on its own samples, against the teacher.
 // Last line: one JSON object. Sizes and steps can be changed with environment variables (FLEX_BENCH_*).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { type Media, type PairwiseAssessment, decodeCompact } from '@flex/criteria';
 import { FlexJudgeModel, createOptimizer, initBackend, loadCheckpoint, runMain, tf, trainStep, Tokenizer, buildTokenizer } from '@flex/model';
 import { SimulatedTeacher, synthesize, type PairRecord } from '@flex/synth';
@@ -30,9 +29,7 @@ const sizes = {
   descriptionMix: env('DESCRIPTION_MIX', 0.5),
   intentMix: env('INTENT_MIX', 0.5),
 };
-// The bench is bundled, which moves import.meta.url: find the shipped base through the @flex/sft package folder.
-const sftFolder = dirname(createRequire(import.meta.url).resolve('@flex/sft/package.json'));
-const base = process.env.FLEX_BENCH_BASE ?? (existsSync(join(baseImageCheckpoint, 'config.json')) ? baseImageCheckpoint : join(sftFolder, 'assets', 'base-image'));
+const base = process.env.FLEX_BENCH_BASE ?? baseImageCheckpoint;
 const started = performance.now();
 const log = (message: string, figures: object = {}) =>
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0)} s] ${message} ${Object.keys(figures).length ? JSON.stringify(figures) : ''}\n`);
