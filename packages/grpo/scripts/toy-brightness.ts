@@ -1,6 +1,6 @@
 /**
  * A toy GRPO run for diagnosis: a tiny untrained image generator, reward = mean brightness (or its negation,
- * SIGN=-1), 30 steps of 2 prompts × G 6; prints the evaluation reward before and every 10 steps and the training
+ * SIGN=-1), 30 steps (STEPS) of 2 prompts (P) × G 6 (G); prints the evaluation reward before and every 10 steps and the training
  * reward of the first and last 5 steps. Environment: SIGN, K (sampling steps), F / SEL (trainStepFraction /
  * trainStepSelection), LR, EPS (Adam ε; EPS=1 with LR≈3 makes Adam behave like SGD), MGN, GSEED (generator seed).
  *
@@ -18,7 +18,7 @@ await runMain(async () => {
   const trainer = new GRPOTrainer({
     policy: createFlowPolicy({ generator: createFlowGenerator(config), steps: Number(process.env.K ?? 6) }),
     reward, prompts: ['a', 'b', 'c', 'd'], evalReward: reward, evalPrompts: ['a', 'b', 'c', 'd'],
-    config: { maxSteps: 30, promptsPerStep: 2, groupSize: 6, learningRate: Number(process.env.LR ?? 3e-3), epsilonLow: 0.2, seed: 1, adamEpsilon: Number(process.env.EPS ?? 1e-8), maxGradNorm: Number(process.env.MGN ?? 1), evalSteps: 10, evalSeed: 0, trainStepFraction: Number(process.env.F ?? 1), trainStepSelection: (process.env.SEL ?? 'random') as 'random' | 'first', scaleRewards: (process.env.SCALE ?? 'group') as 'group' },
+    config: { maxSteps: Number(process.env.STEPS ?? 30), promptsPerStep: Number(process.env.P ?? 2), groupSize: Number(process.env.G ?? 6), learningRate: Number(process.env.LR ?? 3e-3), epsilonLow: 0.2, seed: 1, adamEpsilon: Number(process.env.EPS ?? 1e-8), maxGradNorm: Number(process.env.MGN ?? 1), evalSteps: 10, evalSeed: 0, trainStepFraction: Number(process.env.F ?? 1), trainStepSelection: (process.env.SEL ?? 'random') as 'random' | 'first', scaleRewards: (process.env.SCALE ?? 'group') as 'group' },
   });
   const before = (await trainer.evaluate())['eval/reward'] as number;
   const r = await trainer.train();

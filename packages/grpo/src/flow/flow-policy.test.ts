@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { isVideo, type RgbImage } from '@flex/criteria';
 import { createFlowGenerator, initBackend, tf } from '@flex/model';
-import { createFlowPolicy, flowSdeLogProb, GrpoError } from '../index';
+import type { Media } from '@flex/criteria';
+import { createFlowPolicy, flowSdeLogProb, grpoConfigSchema, grpoUpdate, groupAdvantages, GrpoError } from '../index';
 
 const tiny = { size: 8, frames: 3, channels: 4, embeddingDim: 8, promptBuckets: 16 } as const;
 
@@ -11,7 +12,7 @@ beforeAll(async () => {
 
 describe('FlowPolicy', () => {
   it('samples groups that share their start noise, with per-step log-probs that recompute exactly', async () => {
-    const policy = createFlowPolicy({ generator: createFlowGenerator({ modality: 'image', ...tiny, seed: 1 }), steps: 4 });
+    const policy = createFlowPolicy({ generator: createFlowGenerator({ modality: 'image', ...tiny, seed: 1 }), steps: 4, finalStep: 'euler' });
     const groups = await policy.sample({ prompts: ['a red square', 'two blue circles'], groupSize: 3, seed: 7 });
     expect(groups).toHaveLength(2);
     const [first, second] = groups as [(typeof groups)[0], (typeof groups)[0]];
@@ -48,6 +49,54 @@ describe('FlowPolicy', () => {
     const again = await policy.sample({ prompts: ['a red square', 'two blue circles'], groupSize: 3, seed: 7 });
     expect(again[1]!.rollouts[2]!.logProbs).toEqual(second.rollouts[2]!.logProbs);
   });
+
+  it("by default (finalStep 'sde') makes the last step stochastic too, with a log-prob, and keeps the ODE for evaluation", async () => {
+    const generator = createFlowGenerator({ modality: 'image', ...tiny, seed: 1 });
+    const euler = createFlowPolicy({ generator, steps: 4, finalStep: 'euler' });
+    const sde = createFlowPolicy({ generator, steps: 4 });
+    expect(euler.stepCount()).toBe(3);
+    expect(sde.stepCount()).toBe(4);
+    expect(sde.describe()).toMatchObject({ finalStep: 'sde' });
+    const [group] = await sde.sample({ prompts: ['a red square'], groupSize: 2, seed: 7 });
+    const rollout = group!.rollouts[0]!;
+    expect(rollout.logProbs).toHaveLength(4);
+    const recomputed = await sde.logProbs({ rollouts: group!.rollouts });
+    recomputed.forEach((row, i) => row.forEach((v, k) => expect(v).toBeCloseTo(group!.rollouts[i]!.logProbs[k]!, 4)));
+    // The first three steps are the same draws as with the Euler ending; only the last one differs.
+    const [eulerGroup] = await euler.sample({ prompts: ['a red square'], groupSize: 2, seed: 7 });
+    expect(Array.from(eulerGroup!.rollouts[0]!.state.latents[3]!)).toEqual(Array.from(rollout.state.latents[3]!));
+    expect(Array.from(eulerGroup!.rollouts[0]!.state.latents[4]!)).not.toEqual(Array.from(rollout.state.latents[4]!));
+    const [a] = await euler.sample({ prompts: ['a red square'], groupSize: 1, seed: 7, mode: 'eval' });
+    const [b] = await sde.sample({ prompts: ['a red square'], groupSize: 1, seed: 7, mode: 'eval' });
+    expect(Array.from((b!.rollouts[0]!.sample as RgbImage).data)).toEqual(Array.from((a!.rollouts[0]!.sample as RgbImage).data));
+  });
+
+  it("raises a reward on the sample, whichever way it points, when every step is trained (finalStep 'sde'; with 'euler' it fell)", async () => {
+    // A large batch and an SGD-like step (Adam ε = 1), so one update follows the gradient estimate, not its noise.
+    const brightness = (m: Media) => {
+      const d = (m as RgbImage).data;
+      return d.reduce((x, y) => x + y, 0) / d.length;
+    };
+    const prompts = ['a', 'b'];
+    for (const sign of [1, -1]) {
+      const policy = createFlowPolicy({ generator: createFlowGenerator({ modality: 'image', ...tiny, seed: 5 }), steps: 4, finalStep: 'sde' });
+      const expected = async () => {
+        const groups = await policy.sample({ prompts, groupSize: 32, seed: 1 });
+        const values = groups.flatMap((g) => g.rollouts.map((r) => sign * brightness(r.sample)));
+        return values.reduce((x, y) => x + y, 0) / values.length;
+      };
+      const config = grpoConfigSchema.parse({ learningRate: 10, adamEpsilon: 1, maxGradNorm: 1e9, epsilonLow: 0.2 });
+      const optimizer = tf.train.adam(config.learningRate, config.adamBeta1, config.adamBeta2, config.adamEpsilon);
+      const before = await expected();
+      for (let step = 0; step < 2; step++) {
+        const rollouts = (await policy.sample({ prompts, groupSize: 32, seed: 100 + step })).flatMap((g) => g.rollouts);
+        const { advantages } = groupAdvantages({ rewards: rollouts.map((r) => sign * brightness(r.sample)), groupSize: 32 });
+        grpoUpdate({ policy, optimizer, rollouts, advantages: advantages as number[], valid: rollouts.map(() => true), step, config });
+      }
+      expect(await expected(), `sign ${sign}`).toBeGreaterThan(before + 0.01);
+      optimizer.dispose();
+    }
+  }, 60_000);
 
   it('samples the ODE for evaluation, and videos as frames', async () => {
     const policy = createFlowPolicy({ generator: createFlowGenerator({ modality: 'video', ...tiny, seed: 2 }), steps: 3, fps: 4 });

@@ -9,7 +9,8 @@ import type { LogProbTensorRequest, TrainablePolicy } from '../trainable-policy'
 
 /**
  * Flow-GRPO policies over @flex/model's flow-matching generators (REFERENCE.md §4). Training samples use the
- * SDE (noise level a) for every step but the last, which is the plain Euler step to a clean sample; the
+ * SDE (noise level a) for every step (or, with `finalStep: 'euler'`, for every step but the last, which is then the
+ * plain Euler step to a clean sample); the
  * members of a group share their starting noise and differ by the step noise. Evaluation samples use the
  * ODE (a = 0). Each stochastic step's log-prob is the Gaussian log density averaged over all elements.
  */
@@ -42,6 +43,15 @@ export const flowPolicyOptionsSchema = z.object({
   noiseLevel: z.number().positive().default(0.7),
   /** Time shift of the σ grid. Default 1 (uniform). */
   shift: z.number().positive().default(1),
+  /**
+   * The last training step: `'sde'` (default) an SDE step like the others (Flow-GRPO), with a log-prob, so an update
+   * that trains every step sees every step the sample depends on; `'euler'` a plain Euler step to a clean sample, with
+   * no log-prob, never trained. With `'euler'` the final denoising step x_K = x̂₀(x_{K−1}) changes with every update
+   * but no gradient accounts for it, and a reward on the sample then fell whichever way it pointed (a brightness reward
+   * and its negation both, with 256 samples per update; docs/grpo.md). With `'sde'` training samples carry the last
+   * step's small noise (s ≈ 0.07 in model space at 10 steps, a = 0.7); evaluation (the ODE) is unchanged.
+   */
+  finalStep: z.enum(['euler', 'sde']).default('sde'),
   /** Give every member of a group the same starting noise (Flow-GRPO). Default true. */
   sameStartNoise: z.boolean().default(true),
   /** Frames per second of the videos produced. Default 8. */
@@ -82,13 +92,20 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     return this.reference !== undefined;
   }
 
-  /** Stochastic steps with a log-prob: every step but the last. */
+  /** Stochastic steps with a log-prob: every step but the last (`finalStep: 'euler'`), or every step (`'sde'`). */
   stepCount(): number {
-    return this.options.steps - 1;
+    return this.options.finalStep === 'sde' ? this.options.steps : this.options.steps - 1;
   }
 
   describe(): Record<string, unknown> {
-    return { kind: 'flow-policy', generator: this.generator.config, steps: this.options.steps, noiseLevel: this.options.noiseLevel, shift: this.options.shift };
+    return {
+      kind: 'flow-policy',
+      generator: this.generator.config,
+      steps: this.options.steps,
+      noiseLevel: this.options.noiseLevel,
+      shift: this.options.shift,
+      finalStep: this.options.finalStep,
+    };
   }
 
   async sample(request: PolicySampleRequest<string>): Promise<RolloutGroup<string, Media, FlowRolloutState>[]> {
@@ -118,7 +135,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
         request.signal?.throwIfAborted();
         const sigma = this.sigmas[k] as number;
         const sigmaNext = this.sigmas[k + 1] as number;
-        const stochastic = a > 0 && k < this.options.steps - 1;
+        const stochastic = a > 0 && k < this.stepCount();
         const { sigmaT, std, dt } = flowSdeStdTerm(sigma, sigmaNext, stochastic ? a : 0);
         const noise = new Float32Array(b * size);
         if (stochastic) {
