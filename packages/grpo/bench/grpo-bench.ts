@@ -7,7 +7,7 @@
  *
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
  *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
- *     [--lr 3e-4] [--clip 1e-2] [--beta 0] [--fraction 0.45] [--selection first] [--scale group]
+ *     [--lr 3e-4] [--clip 1e-2] [--beta 0] [--fraction 1] [--selection random] [--final sde|euler] [--scale group]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -15,9 +15,10 @@
  * At every evaluation the reward model also compares the trained generator's held-out sample with the
  * pre-trained one's (the "reward curve": its preference for the trained generator, 0.5 = no change), printed
  * beside the oracle curve, so reward hacking (reward up, oracle flat or down) is visible.
- * The oracle's utility rewards an empty frame (no faults, "clean" aesthetics) above the pre-trained generator's
- * cluttered samples, so each modality also reports what a blank grey output scores (`oracle_blank`) and the
- * semantic category A (the objects the prompt asks for) before and after (`semantic_base/flex/bt`).
+ * The oracle gates quality, aesthetics and context by the asked-for objects it finds (@flex/synth's presence gate);
+ * each modality also reports what a blank grey output scores (`oracle_blank`) and the semantic category A (the
+ * objects the prompt asks for) before and after (`semantic_base/flex/bt`), since a gain that comes with A falling is
+ * reward hacking, not alignment.
  * Last line: one JSON object (oracle_base, oracle_flex, oracle_bt, seed_spread, video_…).
  */
 import { mkdir } from 'node:fs/promises';
@@ -97,11 +98,13 @@ await runMain(async () => {
     learningRate: Number(argument('lr', '3e-4')),
     epsilonLow: Number(argument('clip', '1e-2')),
     beta: Number(argument('beta', '0')),
-    trainStepFraction: Number(argument('fraction', '0.45')),
-    trainStepSelection: argument('selection', 'first') as 'random' | 'first',
+    trainStepFraction: Number(argument('fraction', '1')),
+    trainStepSelection: argument('selection', 'random') as 'random' | 'first',
     scaleRewards: argument('scale', 'group') as 'group' | 'batch' | 'none',
     numIterations: Number(argument('iterations', '1')),
   };
+  // The policy's last step: an SDE step with a log-prob (the library default, Flow-GRPO) or the untrained Euler step.
+  const finalStep = argument('final', 'sde') as 'sde' | 'euler';
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
   await mkdir(out, { recursive: true });
   const backend = await initBackend();
@@ -115,6 +118,7 @@ await runMain(async () => {
     backend: backend.backend,
     seeds: seeds.length,
     ...common,
+    finalStep,
     flex_judge: flexCheckpoint ?? 'stand-in: simulated Flex judge on pixels',
     bt_reward: btCheckpoint ?? 'stand-in: scalar utility of the same perception',
   };
@@ -186,7 +190,7 @@ await runMain(async () => {
           };
         }
         const generator = copyOf(base);
-        const policy = createFlowPolicy({ generator, ...(common.beta > 0 ? { reference: copyOf(base) } : {}), steps: 10 });
+        const policy = createFlowPolicy({ generator, ...(common.beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, finalStep });
         // The evaluation reward: the oracle, plus the reward model's preference for the trained generator (a metric).
         const evalReward: RewardFunction<string, Media> = {
           name: 'oracle',

@@ -2,7 +2,8 @@
  * A toy GRPO run for diagnosis: a tiny untrained image generator, reward = mean brightness (or its negation,
  * SIGN=-1), 30 steps (STEPS) of 2 prompts (P) × G 6 (G); prints the evaluation reward before and every 10 steps and the training
  * reward of the first and last 5 steps. Environment: SIGN, K (sampling steps), F / SEL (trainStepFraction /
- * trainStepSelection), LR, EPS (Adam ε; EPS=1 with LR≈3 makes Adam behave like SGD), MGN, GSEED (generator seed).
+ * trainStepSelection), LR, EPS (Adam ε; EPS=1 with LR≈3 makes Adam behave like SGD), MGN, GSEED (generator seed),
+ * FINAL (the policy's last step: sde, the default, or euler).
  *
  *   K=6 SIGN=-1 node --conditions=@flex/source --import tsx scripts/toy-brightness.ts
  */
@@ -16,7 +17,7 @@ await runMain(async () => {
   const config = { modality: 'image' as const, size: 8, channels: 8, embeddingDim: 8, promptBuckets: 16, seed: Number(process.env.GSEED ?? 5) };
   const reward = functionReward<string, Media>({ name: 'b', score: ({ sample }) => sign * brightness(sample) });
   const trainer = new GRPOTrainer({
-    policy: createFlowPolicy({ generator: createFlowGenerator(config), steps: Number(process.env.K ?? 6) }),
+    policy: createFlowPolicy({ generator: createFlowGenerator(config), steps: Number(process.env.K ?? 6), finalStep: (process.env.FINAL ?? 'sde') as 'sde' | 'euler' }),
     reward, prompts: ['a', 'b', 'c', 'd'], evalReward: reward, evalPrompts: ['a', 'b', 'c', 'd'],
     config: { maxSteps: Number(process.env.STEPS ?? 30), promptsPerStep: Number(process.env.P ?? 2), groupSize: Number(process.env.G ?? 6), learningRate: Number(process.env.LR ?? 3e-3), epsilonLow: 0.2, seed: 1, adamEpsilon: Number(process.env.EPS ?? 1e-8), maxGradNorm: Number(process.env.MGN ?? 1), evalSteps: 10, evalSeed: 0, trainStepFraction: Number(process.env.F ?? 1), trainStepSelection: (process.env.SEL ?? 'random') as 'random' | 'first', scaleRewards: (process.env.SCALE ?? 'group') as 'group' },
   });
