@@ -132,6 +132,22 @@ function blobs(prompt: WorldPrompt, size: number, seed: number): Media {
   return { fps: 8, frames: Array.from({ length: 8 }, () => f) } satisfies Video;
 }
 
+/** A spray of fragments: 4×4-pixel patches of every palette colour on a 4×4 grid (the second reward hack). */
+function confetti(prompt: WorldPrompt, size: number, seed: number): Media {
+  const tone = toneRgb[(['dark', 'light', 'warm', 'cool'] as const)[seed % 4] ?? 'dark'];
+  const palette = Object.values(colourRgb);
+  const cell = size / 4;
+  const data = new Float32Array(size * size * 3);
+  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+    const c = Math.floor(y / cell) * 4 + Math.floor(x / cell);
+    const inside = x % cell >= cell / 4 && x % cell < (3 * cell) / 4 && y % cell >= cell / 4 && y % cell < (3 * cell) / 4;
+    const rgb = inside ? (palette[(c + seed) % palette.length] as readonly number[]) : tone;
+    for (let k = 0; k < 3; k++) data[(y * size + x) * 3 + k] = rgb[k] as number;
+  }
+  const frame: RgbImage = { width: size, height: size, data };
+  return prompt.spec.modality === 'image' ? frame : { fps: 8, frames: Array.from({ length: 8 }, () => frame) };
+}
+
 function blank(modality: 'image' | 'video', size: number): Media {
   const frame = { width: size, height: size, data: new Float32Array(size * size * 3).fill(0.5) };
   return modality === 'image' ? frame : { fps: 8, frames: Array.from({ length: 8 }, () => frame) };
@@ -168,13 +184,14 @@ await runMain(async () => {
     const count = Number(argument(modality === 'image' ? 'renders' : 'videos', modality === 'image' ? '200' : '60'));
     const size = modality === 'image' ? 32 : 24;
     const prompts = worldPrompts({ modality, count, seed: 0, heldOut: true });
-    const sets: Record<string, Record<string, number>[]> = { renders: [], blank: [], wrong_shapes: [], blobs: [] };
+    const sets: Record<string, Record<string, number>[]> = { renders: [], blank: [], wrong_shapes: [], blobs: [], confetti: [] };
     prompts.forEach((p, i) => {
       const style = sampleStyle(p.spec, new Rng(i));
       sets.renders!.push(score(p.spec, renderScene({ scene: referenceScene(p.spec, style, i + 7919), width: size })));
       sets.blank!.push(score(p.spec, blank(modality, size)));
       sets.wrong_shapes!.push(score(p.spec, wrongShapes(p, size, i)));
       sets.blobs!.push(score(p.spec, blobs(p, size, i)));
+      sets.confetti!.push(score(p.spec, confetti(p, size, i)));
     });
     const { generator } = await loadFlowGenerator({ folder: join(here, '..', 'generators', modality === 'image' ? 'image-32' : 'video-24') });
     const held = worldPrompts({ modality, count: modality === 'image' ? 128 : 48, seed: 0, heldOut: true });
