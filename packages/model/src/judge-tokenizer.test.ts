@@ -8,6 +8,9 @@ describe('buildJudgeTokenizer', () => {
     const assessments = ['red', 'blue'].flatMap((c) => [sampleAssessment(`a ${c} square`, 1, c), sampleAssessment(`a ${c} square`, 2, c)]);
     const tokenizer = buildJudgeTokenizer({ prompts: ['a red square', 'a blue square'], assessments, vocabSize: 256 });
     for (const piece of compactGrammarPieces()) expect(tokenizer.idOf(piece), piece).toBeDefined();
+    // Tags open lines: their first word is one token there too (no leading space).
+    for (const tag of ['intent', 'evidence', 'criterion', 'overall', 'category', 'verdict']) expect(compactGrammarPieces()).toContain(tag);
+    expect(tokenizer.encode('criterion:')).toHaveLength(2);
     for (const c of predefinedCategories.video) expect(tokenizer.encode(` ${c.name}`).length).toBeLessThanOrEqual(5);
     for (const a of assessments) {
       const text = encodeCompact(a);

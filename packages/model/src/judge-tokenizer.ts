@@ -3,11 +3,18 @@ import { type PairwiseAssessment, type PointwiseAssessment, encodeCompact, prede
 import { parseOptions } from './errors';
 import { buildTokenizer, splitPieces, type Tokenizer } from './tokenizer';
 
-/** Every fixed string of the compact grammar: tags, separators, scores, canonical category names of both modalities. */
+/**
+ * Every fixed string of the compact grammar: tags (as they open a line, and after a space), separators, scores,
+ * canonical category names of both modalities.
+ */
 export function compactGrammarPieces(): string[] {
+  const tags = ['intent:', 'evidence 1:', 'evidence 2:', 'evidence:', 'criterion:', 'overall:', ...['A', 'B', 'C', 'D', 'E'].flatMap((id) => [`category ${id}:`, `verdict ${id}:`])];
   const texts = [
-    'intent: evidence 1: evidence 2: evidence: criterion: overall: | \\| \\\\ \\n',
-    ...['A', 'B', 'C', 'D', 'E'].map((id) => `category ${id}: verdict ${id}: `),
+    // Each tag alone: split as it opens a line (no leading space) …
+    ...tags,
+    // … and after a space.
+    ` ${tags.join(' ')}`,
+    '| \\| \\\\ \\n',
     ...Array.from({ length: 11 }, (_, i) => ` ${i}`),
     ...predefinedCategories.image.map((c) => ` ${c.name}`),
     ...predefinedCategories.video.map((c) => ` ${c.name}`),
