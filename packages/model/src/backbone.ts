@@ -2,7 +2,7 @@ import { evenlySpacedFrameIndices, isVideo, type Media, type Modality, type RgbI
 import { tf } from './engine';
 import { ModelError } from './errors';
 import type { ModelConfig } from './config';
-import { type AttentionCache, ConvStem, Embedding, LayerNorm, Linear, Parameters, TransformerBlock, maskValue, prefixCausalBias } from './layers';
+import { type AttentionCache, ConvStem, Embedding, LayerNorm, Linear, Parameters, TransformerBlock, alibiBias, maskValue, prefixCausalBias } from './layers';
 
 /**
  * The network shared by the Flex judge and the Bradley–Terry model: a vision encoder (conv stem → tokens,
@@ -108,7 +108,7 @@ export class Backbone {
   readonly finalNorm: LayerNorm;
   /** Side of the image token grid. */
   readonly gridSide: number;
-  readonly #biasCache = new Map<string, tf.Tensor2D>();
+  readonly #biasCache = new Map<string, tf.Tensor>();
 
   constructor(config: ModelConfig, params: Parameters = new Parameters(config.seed)) {
     this.config = config;
@@ -171,20 +171,22 @@ export class Backbone {
   }
 
   /**
-   * The prefix-causal bias for `prefix` media tokens and `length` tokens in all; the last few shapes are kept
-   * (training repeats them), a new one is made in the current scope otherwise.
+   * The attention bias for `prefix` media tokens and `length` tokens in all: prefix-causal `[L, L]`, plus the ALiBi
+   * distance term `[H, L, L]` when the config asks for it. The last few shapes are kept (training repeats them), a
+   * new one is made in the current scope otherwise.
    */
-  bias(prefix: number, length: number, cached = true): tf.Tensor2D {
-    if (!cached) return prefixCausalBias(prefix, length);
+  bias(prefix: number, length: number, cached = true): tf.Tensor {
+    const make = () => (this.config.positionBias === 'alibi' ? tf.tidy(() => prefixCausalBias(prefix, length).add(alibiBias(prefix, length, this.config.heads))) : prefixCausalBias(prefix, length));
+    if (!cached) return make();
     const key = `${prefix}:${length}`;
     let bias = this.#biasCache.get(key);
     if (!bias) {
       if (this.#biasCache.size >= 8) {
-        const [oldest, tensor] = this.#biasCache.entries().next().value as [string, tf.Tensor2D];
+        const [oldest, tensor] = this.#biasCache.entries().next().value as [string, tf.Tensor];
         this.#biasCache.delete(oldest);
         tensor.dispose();
       }
-      bias = tf.keep(prefixCausalBias(prefix, length));
+      bias = tf.keep(make());
       this.#biasCache.set(key, bias);
     }
     return bias;
@@ -200,7 +202,7 @@ export class Backbone {
     const t = text.shape[1];
     let x = (media ? tf.concat([media, text], 1) : text) as tf.Tensor3D;
     let bias: tf.Tensor = this.bias(m, m + t, !keyPadding);
-    if (keyPadding) bias = bias.reshape([1, 1, m + t, m + t]).add(keyPadding.mul(maskValue).reshape([-1, 1, 1, m + t]));
+    if (keyPadding) bias = bias.reshape([1, bias.rank === 3 ? this.config.heads : 1, m + t, m + t]).add(keyPadding.mul(maskValue).reshape([-1, 1, 1, m + t]));
     const cache: DecoderCache = [];
     for (const block of this.blocks) {
       const out = block.apply(x, bias, withCache);
@@ -212,9 +214,17 @@ export class Backbone {
     return withCache ? { hidden, cache } : { hidden };
   }
 
-  /** One decoding step over the caches: `text` `[B, 1, d]`, `keyPadding` `[B, L + 1]`. */
-  step(text: tf.Tensor3D, cache: DecoderCache, keyPadding: tf.Tensor2D): { hidden: tf.Tensor3D; cache: DecoderCache } {
-    const keyBias = keyPadding.mul(maskValue) as tf.Tensor2D;
+  /**
+   * One decoding step over the caches: `text` `[B, 1, d]`, `keyPadding` `[B, L + 1]`; `prefix` is the number of media
+   * tokens at the start of the cache (the ALiBi term needs it).
+   */
+  step(text: tf.Tensor3D, cache: DecoderCache, keyPadding: tf.Tensor2D, prefix = 0): { hidden: tf.Tensor3D; cache: DecoderCache } {
+    const [b, length] = keyPadding.shape;
+    let keyBias: tf.Tensor2D | tf.Tensor3D = keyPadding.mul(maskValue) as tf.Tensor2D;
+    if (this.config.positionBias === 'alibi') {
+      const distance = alibiBias(prefix, length, this.config.heads, [length - 1]).reshape([1, this.config.heads, length]);
+      keyBias = keyBias.reshape([b, 1, length]).add(distance) as tf.Tensor3D;
+    }
     let x = text;
     const next: DecoderCache = [];
     this.blocks.forEach((block, i) => {

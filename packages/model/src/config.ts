@@ -31,6 +31,14 @@ export const modelConfigSchema = z
     mlpRatio: z.number().int().min(1).default(4),
     /** Longest text (prompt + assessment + specials) in tokens. Default 384. */
     maxTextLength: z.number().int().min(4).default(384),
+    /**
+     * A distance bias on attention between text tokens: `alibi` subtracts `slope_h · (i − j)` from the score of query
+     * `i` on key `j` (one slope per head, 2^(−8h/H): some heads local, some near-global), so a token can find the
+     * nearest earlier mention — the line it is writing — which learned absolute positions alone do badly over
+     * 500-token answers. Media keys get no distance penalty. No parameters: a checkpoint can be switched on and
+     * fine-tuned. Default `none` (what older checkpoints were trained with).
+     */
+    positionBias: z.enum(['none', 'alibi']).default('none'),
     /** The vision encoder. */
     vision: visionConfigSchema.default(visionConfigSchema.parse({})),
     /** Seed of the initial parameters. Default 0. */

@@ -119,6 +119,30 @@ describe('FlexJudgeModel', () => {
     model.dispose();
   });
 
+  it('ALiBi: the cache, left padding and batching give the same tokens as full passes; the bias changes the scores', () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 3, config: { positionBias: 'alibi' } });
+    const plain = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 3 });
+    expect(model.config.positionBias).toBe('alibi');
+    expect(plain.config.positionBias).toBe('none');
+    const requests = [
+      { media: [randomImage(5), randomImage(6)], prompt: 'a red square' },
+      { media: [randomImage(7), randomImage(8)], prompt: 'a green square on a blue red green square' },
+    ];
+    const cached = model.generate(requests, { maxNewTokens: 60 });
+    const uncached = model.generate(requests, { maxNewTokens: 60, useCache: false });
+    const alone = requests.map((r) => model.generate([r], { maxNewTokens: 60 })[0]!);
+    expect(cached.map((c) => c.tokens)).toEqual(uncached.map((c) => c.tokens));
+    expect(cached.map((c) => c.tokens)).toEqual(alone.map((c) => c.tokens));
+    const batch = model.prepareBatch(examples());
+    const withBias = model.loss(batch).dataSync()[0] as number;
+    const without = plain.loss(batch).dataSync()[0] as number;
+    expect(Number.isFinite(withBias)).toBe(true);
+    expect(Math.abs(withBias - without)).toBeGreaterThan(1e-4);
+    batch.dispose();
+    model.dispose();
+    plain.dispose();
+  });
+
   it('sampling is seeded; temperature and top-k change the output', () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 4 });
     const request = [{ media: [randomImage(9), randomImage(10)], prompt: 'a red square' }];

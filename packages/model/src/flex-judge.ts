@@ -398,7 +398,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
             const last = tf.tensor2d(ids.map((s) => s[s.length - 1] as number), [b, 1], 'int32');
             const positions = tf.tensor2d(ids.map((_, i) => position(i, length - 1)), [b, 1], 'int32');
             const keyPadding = tf.tensor2d(padding.flat(), [b, m + length]);
-            const out = this.backbone.step(this.backbone.embedText(last, positions), cache, keyPadding);
+            const out = this.backbone.step(this.backbone.embedText(last, positions), cache, keyPadding, m);
             tf.dispose(cache.flatMap((c) => [c.keys, c.valuesT]));
             cache = out.cache.map((c) => ({ keys: tf.keep(c.keys), valuesT: tf.keep(c.valuesT) }));
             hidden = out.hidden;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from './engine';
 import { initBackend } from './backend';
-import { Attention, ConvStem, Embedding, LayerNorm, Linear, Mlp, Parameters, TransformerBlock, gelu, prefixCausalBias, spaceToDepth2 } from './layers';
+import { Attention, ConvStem, Embedding, LayerNorm, Linear, Mlp, Parameters, TransformerBlock, alibiBias, alibiSlopes, gelu, prefixCausalBias, spaceToDepth2 } from './layers';
 import { createRng } from './random';
 
 function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
@@ -120,6 +120,19 @@ describe('layers', () => {
     gradientCheck(params, () => embedding.apply(ids), ids, { coordinates: 8 });
     params.dispose();
     ids.dispose();
+  });
+
+  it('ALiBi: slopes halve per head pair, distances count between text tokens only, masked keys stay masked', () => {
+    expect(alibiSlopes(4)).toEqual([0.25, 0.0625, 0.015625, 0.00390625]);
+    const bias = alibiBias(2, 5, 2).arraySync();
+    const slope = alibiSlopes(2)[0] as number;
+    expect(bias[0]![4]![2]).toBeCloseTo(-slope * 2, 6); // text query 4 on text key 2
+    expect(bias[0]![4]![0]).toBe(0); // media keys: no distance
+    expect(bias[0]![1]![0]).toBe(0); // media queries: none
+    expect(bias[0]![3]![4]).toBe(0); // a later key (masked by the causal bias) gets no term
+    expect(bias[1]![4]![3]).toBeCloseTo(-(alibiSlopes(2)[1] as number), 6);
+    const row = alibiBias(2, 5, 2, [4]).arraySync();
+    expect(row[0]![0]).toEqual(bias[0]![4]);
   });
 
   it('attention with a prefix-causal mask: gradients, masking, and the cached step agrees', () => {

@@ -198,10 +198,11 @@ export class Attention {
   }
 
   /**
-   * One decoding step: `x` `[B, 1, d]` attends to the cache plus itself. `keyBias` `[B, L+1]` masks padded keys.
+   * One decoding step: `x` `[B, 1, d]` attends to the cache plus itself. `keyBias` `[B, L+1]` masks padded keys
+   * (or `[B, H, L+1]` with a per-head distance bias added).
    * Returns the output and the grown cache (the caller disposes the old one).
    */
-  step(x: tf.Tensor3D, cache: AttentionCache, keyBias: tf.Tensor2D): { y: tf.Tensor3D; cache: AttentionCache } {
+  step(x: tf.Tensor3D, cache: AttentionCache, keyBias: tf.Tensor2D | tf.Tensor3D): { y: tf.Tensor3D; cache: AttentionCache } {
     const [b] = x.shape;
     const h = this.heads;
     const dh = this.headDim;
@@ -213,7 +214,8 @@ export class Attention {
     const valuesT = tf.concat([cache.valuesT, v], 3) as tf.Tensor4D;
     const length = keys.shape[2];
     // One query: products as broadcast multiplies reduced over the last axis (no per-slice matMul overhead).
-    const scores = keys.mul(q).sum(-1).add(keyBias.reshape([b, 1, length])); // [B, H, L]
+    // keyBias is [B, L] (the same for every head) or [B, H, L] (a per-head distance bias).
+    const scores = keys.mul(q).sum(-1).add(keyBias.rank === 3 ? keyBias : keyBias.reshape([b, 1, length])); // [B, H, L]
     const weights = tf.softmax(scores).reshape([b, h, 1, length]);
     const mixed = valuesT.mul(weights).sum(-1).reshape([b, this.dim]);
     const y = this.output.apply(mixed).reshape([b, 1, this.dim]) as tf.Tensor3D;
@@ -252,7 +254,7 @@ export class TransformerBlock {
     const y = h.add(this.mlp.apply(this.norm2.apply(h))) as tf.Tensor3D;
     return cache ? { y, cache } : { y };
   }
-  step(x: tf.Tensor3D, cache: AttentionCache, keyBias: tf.Tensor2D): { y: tf.Tensor3D; cache: AttentionCache } {
+  step(x: tf.Tensor3D, cache: AttentionCache, keyBias: tf.Tensor2D | tf.Tensor3D): { y: tf.Tensor3D; cache: AttentionCache } {
     const { y: attended, cache: next } = this.attention.step(this.norm1.apply(x) as tf.Tensor3D, cache, keyBias);
     const h = x.add(attended);
     return { y: h.add(this.mlp.apply(this.norm2.apply(h))) as tf.Tensor3D, cache: next };
@@ -272,6 +274,28 @@ export function prefixCausalBias(prefix: number, length: number): tf.Tensor2D {
     for (let j = 0; j < length; j++) values[i * length + j] = j < prefix || j <= i ? 0 : maskValue;
   }
   return tf.tensor2d(values, [length, length]);
+}
+
+/** ALiBi slopes of `heads` heads: 2^(−8h/H) for h = 1…H (the first head most local). */
+export function alibiSlopes(heads: number): number[] {
+  return Array.from({ length: heads }, (_, h) => 2 ** ((-8 * (h + 1)) / heads));
+}
+
+/**
+ * The ALiBi distance term for queries `rows` (absolute indices) over `length` keys: `−slope_h · (i − j)` where both
+ * `i` and `j` are text positions (`≥ prefix`) and `j ≤ i`, else 0 (media keys, masked keys). Shape `[H, rows, L]`.
+ */
+export function alibiBias(prefix: number, length: number, heads: number, rows: readonly number[] = Array.from({ length }, (_, i) => i)): tf.Tensor3D {
+  const slopes = alibiSlopes(heads);
+  const values = new Float32Array(heads * rows.length * length);
+  for (let h = 0; h < heads; h++) {
+    const slope = slopes[h] as number;
+    rows.forEach((i, r) => {
+      if (i < prefix) return;
+      for (let j = prefix; j <= Math.min(i, length - 1); j++) values[(h * rows.length + r) * length + j] = -slope * (i - j);
+    });
+  }
+  return tf.tensor3d(values, [heads, rows.length, length]);
 }
 
 /** Rearranges `[N, H, W, C]` to `[N, H/2, W/2, 4C]` with rank-4 transposes only. */
