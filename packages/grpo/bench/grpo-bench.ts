@@ -7,7 +7,7 @@
  *
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
  *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
- *     [--lr 3e-4] [--clip 1e-2] [--beta 0] [--fraction 1] [--selection random] [--final sde|euler] [--scale group]
+ *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 1] [--selection random] [--final sde|euler] [--scale group]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -95,7 +95,7 @@ await runMain(async () => {
     },
   };
   const common = {
-    learningRate: Number(argument('lr', '3e-4')),
+    learningRate: Number(argument('lr', '1e-4')),
     epsilonLow: Number(argument('clip', '1e-2')),
     beta: Number(argument('beta', '0')),
     trainStepFraction: Number(argument('fraction', '1')),

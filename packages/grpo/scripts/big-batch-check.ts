@@ -2,16 +2,17 @@
  * Big-batch GRPO updates of the shipped image generator with the pixel oracle itself as the reward (a diagnostic:
  * the best reward there is): IT updates of P prompts × G samples (default 16 × 16) with an SGD-like step (Adam ε = 1,
  * LR default 30), each followed by the held-out oracle on ODE samples (the bench's evaluation) and the oracle of SDE
- * samples of 32 fixed training prompts. FINAL=sde|euler, A (noise level).
+ * samples of 32 fixed training prompts. FINAL=sde|euler, A (noise level), WEIGHT=variance (each step's surrogate
+ * weighted by its noise variance, an experiment).
  *
  *   LR=3 A=0.7 node --conditions=@flex/source --import tsx scripts/big-batch-check.ts
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Media } from '@flex/criteria';
-import { initBackend, loadFlowGenerator, runMain, tf } from '@flex/model';
+import { applyGradients, computeGradients, initBackend, loadFlowGenerator, runMain, tf } from '@flex/model';
 import { scoreGeneration } from '@flex/synth';
-import { createFlowPolicy, deriveSeed, grpoConfigSchema, grpoUpdate, groupAdvantages } from '../src/index';
+import { createFlowPolicy, deriveSeed, flowSdeStdTerm, grpoConfigSchema, grpoLossTensor, grpoUpdate, groupAdvantages } from '../src/index';
 import { worldPrompts } from './world';
 const here = dirname(fileURLToPath(import.meta.url));
 await runMain(async () => {
@@ -42,7 +43,30 @@ await runMain(async () => {
     const rollouts = groups.flatMap((g) => g.rollouts);
     const rewards = groups.flatMap((g) => g.rollouts.map((r) => score(g.prompt, r.sample).utility));
     const { advantages } = groupAdvantages({ rewards, groupSize: G });
-    const m = grpoUpdate({ policy, optimizer, rollouts, advantages: advantages as number[], valid: rollouts.map(() => true), step: it, config });
+    let m: Record<string, number>;
+    if (process.env.WEIGHT === 'variance') {
+      // Experimental: each step's surrogate weighted by its variance s_k² (relative to the mean), so the small-noise
+      // last steps, whose log-prob gradients scale with 1/s, do not dominate the update.
+      const steps = Array.from({ length: policy.stepCount() }, (_, k) => k);
+      const variances = steps.map((k) => flowSdeStdTerm(policy.sigmas[k]!, policy.sigmas[k + 1]!, policy.options.noiseLevel).std ** 2);
+      const meanVariance = variances.reduce((a, b) => a + b, 0) / variances.length;
+      const weights = variances.map((v) => v / meanVariance);
+      let grads: tf.Tensor[] | undefined;
+      for (let from = 0; from < rollouts.length; from += 32) {
+        const chunk = rollouts.slice(from, from + 32);
+        const share = chunk.length / rollouts.length;
+        const result = computeGradients(policy.parameters, () => {
+          const out = policy.logProbTensors({ rollouts: chunk, steps, withKl: false });
+          const adv = tf.tensor2d(chunk.map((_, i) => weights.map((w) => w * (advantages[from + i] as number))));
+          const old = tf.tensor2d(chunk.map((r) => steps.map((k) => r.logProbs[k] as number)));
+          return grpoLossTensor({ logProbs: out.logProbs, oldLogProbs: old, advantages: adv, epsilonLow: 0.99 }).loss.mul(share) as tf.Scalar;
+        });
+        result.loss.dispose();
+        grads = grads ? grads.map((g, i) => { const s2 = g.add(result.grads[i]!); g.dispose(); result.grads[i]!.dispose(); return s2; }) : result.grads;
+      }
+      const applied = applyGradients(policy.parameters, optimizer, grads!, { maxGradNorm: 1e9 });
+      m = { grad_norm: applied.gradNorm, approx_kl: 0 };
+    } else m = grpoUpdate({ policy, optimizer, rollouts, advantages: advantages as number[], valid: rollouts.map(() => true), step: it, config });
     console.log(`it ${it}: batch ${(rewards.reduce((a, b) => a + b, 0) / rewards.length).toFixed(4)} grad ${(m.grad_norm ?? NaN).toExponential(2)} approx_kl ${(m.approx_kl ?? NaN).toExponential(1)} -> ${await measure()}`);
   }
 });

@@ -63,7 +63,9 @@ export const grpoConfigSchema = z
     trainStepFraction: z.number().gt(0).max(1).default(1),
     /**
      * Which steps `trainStepFraction` picks: `random` (a seeded subset per update, Flow-GRPO) or `first` (the
-     * earliest, high-noise steps, where layout and colour are decided). Default `random`.
+     * earliest, high-noise steps, where layout and colour are decided). Default `random`. With `first` the later
+     * steps change with every update but are never trained, which biases the update for a reward on the sample (on a
+     * brightness toy the reward fell whichever way it pointed; docs/grpo.md).
      */
     trainStepSelection: z.enum(['random', 'first']).default('random'),
     /** Log (average and emit) every this many steps (TRL `logging_steps`). Default 1. */
