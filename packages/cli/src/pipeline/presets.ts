@@ -57,7 +57,7 @@ const presets: Record<PresetName, Omit<PipelineConfig, 'seed' | 'fromScratch'>> 
     dpo: { steps: 10, samplesPerPair: 2, pairs: 16 },
     baselines: { btSteps: 20, fixedRubricSteps: 20 },
     eval: { limit: 40, bootstrapSamples: 200 },
-    grpo: { steps: 2, groupSize: 4, promptsPerStep: 1, learningRate: 1e-4, heldOut: 8 },
+    grpo: { steps: 2, groupSize: 4, promptsPerStep: 1, learningRate: 1e-4, heldOut: 64 },
   },
   default: {
     preset: 'default',
