@@ -14,7 +14,7 @@
  *
  *   nice -n 5 node --conditions=@flex/source --import tsx scripts/overfit-check.ts -- --prompts 1 --steps 50 --lr 1e-4
  *     [--group 16] [--clip 1e-2] [--noise 0.7] [--eval-every 10] [--ode-noises 8] [--seed 0] [--prompt-offset 0]
- *     [--adam-eps 1e-8] [--max-grad-norm 1] [--fraction 1]
+ *     [--adam-eps 1e-8] [--max-grad-norm 1] [--fraction 1] [--reward oracle|shuffled]
  *
  * `--snr B` instead measures whether one batch's gradient is signal or noise (see {@link gradientSignal}).
  *
@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeGradients, initBackend, loadFlowGenerator, runMain, tf } from '@flex/model';
 import { createFlowPolicy, deriveSeed, flowSdeStdTerm, grpoConfigSchema, grpoLossTensor, grpoUpdate, groupAdvantages, type FlowPolicy } from '../src/index';
+import { permutation } from '../src/trainer/grpo-update';
 import { oracleScore, worldPrompts, type WorldPrompt } from './world';
 
 function argument(name: string, fallback: string): string {
@@ -65,6 +66,7 @@ await runMain(async () => {
     await gradientSignal(policy, texts, G, Number(argument('snr', '6')), seed, score);
     return;
   }
+  const control = argument('reward', 'oracle') === 'shuffled';
   const optimizer = tf.train.adam(config.learningRate, config.adamBeta1, config.adamBeta2, config.adamEpsilon);
 
   // Fixed-noise evaluation: M ODE samples per prompt (the prompt list repeated, so each copy has its own start noise)
@@ -89,7 +91,10 @@ await runMain(async () => {
     const groups = await policy.sample({ prompts: texts, groupSize: G, seed: deriveSeed(seed, step, 11) });
     const rollouts = groups.flatMap((g) => g.rollouts);
     const rewards = groups.flatMap((g) => g.rollouts.map((r) => score(g.prompt, r.sample)));
-    const { advantages } = groupAdvantages({ rewards, groupSize: G });
+    // `--reward shuffled` (a control): the oracle's rewards permuted within each group (seeded) — the same advantage
+    // distribution, no information about the samples; what the oracle then does is the update's noise alone.
+    const trained = control ? rewards.map((_, i) => rewards[Math.floor(i / G) * G + (permutation(G, deriveSeed(seed, step, 31 + Math.floor(i / G)))[i % G] as number)] as number) : rewards;
+    const { advantages } = groupAdvantages({ rewards: trained, groupSize: G });
     const adv = advantages as number[];
     // Ratio check: the log-probs recomputed under the sampling parameters must equal the recorded ones.
     const recomputed = await policy.logProbs({ rollouts });
@@ -130,6 +135,7 @@ await runMain(async () => {
   console.log(
     JSON.stringify({
       prompts: P,
+      reward: control ? 'shuffled' : 'oracle',
       group: G,
       steps,
       lr: config.learningRate,
