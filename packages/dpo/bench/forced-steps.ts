@@ -2,7 +2,8 @@
 // pair (teacher forcing, evidence-first, A/B alternating) and scores the judge's next-token prediction line by line:
 // evidence, intent, criteria whose two candidates' columns are the same or differ, verdicts that name a better image
 // or call it equal, and the overall line — both every token and the line's decisive last token (a criterion's score,
-// a verdict's or the overall winner). Also token accuracy by position, to see whether late positions are weaker.
+// a verdict's or the overall winner), and [names]: the image a verdict or the overall line names (the decision
+// itself). Also token accuracy by position, to see whether late positions are weaker.
 //   node ../../scripts/run-ts.mjs bench/forced-steps.ts --judge <checkpoint> --data <dataset folder> [--pairs 64]
 // Prints one line per bucket, then one JSON object.
 import { type Media, encodeCompact } from '@flex/criteria';
@@ -81,6 +82,9 @@ runMain(async () => {
         if (!mask[b]![t]) return;
         const guess = predicted[b]![t] as number;
         pending.push({ t, right: guess === target, guess: tokenizer.isSpecial(guess) ? '' : tokenizer.textOf(guess), truth: tokenizer.isSpecial(target) ? '' : tokenizer.textOf(target) });
+        // The image a verdict or the overall line names ("Image 2 is better …"): the decision itself.
+        const piece0 = tokenizer.isSpecial(target) ? '' : tokenizer.textOf(target);
+        if (/Image$/.test(line) && /^ ?[12]$/.test(piece0)) add(`${line.startsWith('overall') ? 'overall' : 'verdict'} [names]`, guess === target);
         const piece = tokenizer.isSpecial(target) ? '' : tokenizer.textOf(target);
         if (piece === '\n' || tokenizer.isSpecial(target)) flush();
         else line += piece;
