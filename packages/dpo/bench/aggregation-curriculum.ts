@@ -12,8 +12,9 @@
 // 0.83 → 0.95 — and 300 SFT steps from there decide 0.84 / 0.86 inside full held-out traces (forced-steps.ts); 1,000
 // more steps of --with-evidence blocks, then 300 SFT steps: 0.86 / 0.91, and the free-running judge 0.56 (93 pairs).
 import { join } from 'node:path';
-import { initBackend, loadCheckpoint, runMain, saveCheckpoint, tf, type FlexJudgeModel, type JudgeExample } from '@flex/model';
+import { initBackend, loadCheckpoint, runMain, saveCheckpoint, type FlexJudgeModel, type JudgeExample } from '@flex/model';
 import { SFTTrainer, judgeExamples, keepTrace, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
+import { forcedPredictions } from './teacher-forcing';
 
 const arg = (name: string, fallback?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,25 +55,18 @@ function blockWinnerAccuracy(model: FlexJudgeModel, blocks: readonly JudgeExampl
     c[0] += Number(right);
     c[1]++;
   };
-  for (let start = 0; start < blocks.length; start += 16) {
-    const batch = model.prepareBatch(blocks.slice(start, start + 16));
-    const predicted = tf.tidy(() => tf.argMax(model.logits(batch), -1).arraySync() as number[][]);
-    const targets = batch.targets.arraySync() as number[][];
-    const mask = batch.lossMask.arraySync() as number[][];
-    batch.dispose();
-    targets.forEach((row, b) => {
-      let line = '';
-      row.forEach((target, t) => {
-        if (!mask[b]![t]) return;
-        const piece = model.tokenizer.isSpecial(target) ? '' : model.tokenizer.textOf(target);
-        const next = row[t + 1];
-        const closes = next !== undefined && !model.tokenizer.isSpecial(next) && model.tokenizer.textOf(next) === '\n';
-        const kind = line.startsWith('overall: ') ? 'overall' : line.startsWith('verdict ') ? 'verdict' : undefined;
-        // The line's closing winner (a copy of the image it named), and the image it names: the decision itself.
-        if (kind && closes && /^ ?[12]$/.test(piece)) count(kind, predicted[b]![t] === target);
-        if (kind && /Image$/.test(line) && /^ ?[12]$/.test(piece)) count(`${kind} names`, predicted[b]![t] === target);
-        line = piece === '\n' ? '' : line + piece;
-      });
+  for (const { targets: row, predicted, trained } of forcedPredictions(model, blocks, 16)) {
+    let line = '';
+    row.forEach((target, t) => {
+      if (!trained[t]) return;
+      const piece = model.tokenizer.isSpecial(target) ? '' : model.tokenizer.textOf(target);
+      const next = row[t + 1];
+      const closes = next !== undefined && !model.tokenizer.isSpecial(next) && model.tokenizer.textOf(next) === '\n';
+      const kind = line.startsWith('overall: ') ? 'overall' : line.startsWith('verdict ') ? 'verdict' : undefined;
+      // The line's closing winner (a copy of the image it named), and the image it names: the decision itself.
+      if (kind && closes && /^ ?[12]$/.test(piece)) count(kind, predicted[t] === target);
+      if (kind && /Image$/.test(line) && /^ ?[12]$/.test(piece)) count(`${kind} names`, predicted[t] === target);
+      line = piece === '\n' ? '' : line + piece;
     });
   }
   return Object.fromEntries(Object.entries(counts).map(([k, [right, n]]) => [k, Math.round((right / Math.max(1, n)) * 1000) / 1000]));

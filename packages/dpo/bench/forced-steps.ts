@@ -7,7 +7,8 @@
 //   node ../../scripts/run-ts.mjs bench/forced-steps.ts --judge <checkpoint> --data <dataset folder> [--pairs 64]
 // Prints one line per bucket, then one JSON object.
 import { type Media, encodeCompact } from '@flex/criteria';
-import { initBackend, loadCheckpoint, runMain, tf } from '@flex/model';
+import { initBackend, loadCheckpoint, runMain } from '@flex/model';
+import { forcedPredictions } from './teacher-forcing';
 import { SimulatedTeacher } from '@flex/synth';
 import { loadPairs } from '@flex/sft';
 
@@ -50,47 +51,40 @@ runMain(async () => {
     buckets.set(key, b);
   };
   const tokenizer = model.tokenizer;
-  for (let start = 0; start < examples.length; start += 8) {
-    const batch = model.prepareBatch(examples.slice(start, start + 8));
-    const predicted = tf.tidy(() => tf.argMax(model.logits(batch), -1).arraySync() as number[][]);
-    const targets = batch.targets.arraySync() as number[][];
-    const mask = batch.lossMask.arraySync() as number[][];
-    batch.dispose();
-    targets.forEach((row, b) => {
-      let category = '';
-      let line = '';
-      let pending: { t: number; right: boolean; guess: string; truth: string }[] = [];
-      const flush = () => {
-        if (line.startsWith('category ')) category = line.slice(9, 10);
-        const key = bucketOf(line, category);
-        for (const p of pending) {
-          add(key, p.right);
-          add(`position ${p.t < 150 ? '000-149' : p.t < 300 ? '150-299' : p.t < 400 ? '300-399' : p.t < 470 ? '400-469' : '470+'}`, p.right);
-        }
-        // The token before the newline: a criterion's score, a verdict's or the overall winner.
-        const decisive = pending[pending.length - 2];
-        if (decisive) {
-          add(`${key} [decisive]`, decisive.right);
-          // A criterion's score: the same side of 5 (which candidate it favours) even when not the exact number.
-          const side = (v: string) => Math.sign(Number(v) - 5);
-          if (key.startsWith('criterion') && /^\s?\d+$/.test(decisive.truth) && /^\s?\d+$/.test(decisive.guess)) add(`${key} [side]`, side(decisive.guess) === side(decisive.truth));
-        }
-        pending = [];
-        line = '';
-      };
-      row.forEach((target, t) => {
-        if (!mask[b]![t]) return;
-        const guess = predicted[b]![t] as number;
-        pending.push({ t, right: guess === target, guess: tokenizer.isSpecial(guess) ? '' : tokenizer.textOf(guess), truth: tokenizer.isSpecial(target) ? '' : tokenizer.textOf(target) });
-        // The image a verdict or the overall line names ("Image 2 is better …"): the decision itself.
-        const piece0 = tokenizer.isSpecial(target) ? '' : tokenizer.textOf(target);
-        if (/Image$/.test(line) && /^ ?[12]$/.test(piece0)) add(`${line.startsWith('overall') ? 'overall' : 'verdict'} [names]`, guess === target);
-        const piece = tokenizer.isSpecial(target) ? '' : tokenizer.textOf(target);
-        if (piece === '\n' || tokenizer.isSpecial(target)) flush();
-        else line += piece;
-      });
-      if (pending.length) flush();
+  for (const { targets: row, predicted, trained } of forcedPredictions(model, examples)) {
+    let category = '';
+    let line = '';
+    let pending: { t: number; right: boolean; guess: string; truth: string }[] = [];
+    const flush = () => {
+      if (line.startsWith('category ')) category = line.slice(9, 10);
+      const key = bucketOf(line, category);
+      for (const p of pending) {
+        add(key, p.right);
+        add(`position ${p.t < 150 ? '000-149' : p.t < 300 ? '150-299' : p.t < 400 ? '300-399' : p.t < 470 ? '400-469' : '470+'}`, p.right);
+      }
+      // The token before the newline: a criterion's score, a verdict's or the overall winner.
+      const decisive = pending[pending.length - 2];
+      if (decisive) {
+        add(`${key} [decisive]`, decisive.right);
+        // A criterion's score: the same side of 5 (which candidate it favours) even when not the exact number.
+        const side = (v: string) => Math.sign(Number(v) - 5);
+        if (key.startsWith('criterion') && /^\s?\d+$/.test(decisive.truth) && /^\s?\d+$/.test(decisive.guess)) add(`${key} [side]`, side(decisive.guess) === side(decisive.truth));
+      }
+      pending = [];
+      line = '';
+    };
+    const textOf = (id: number) => (tokenizer.isSpecial(id) ? '' : tokenizer.textOf(id));
+    row.forEach((target, t) => {
+      if (!trained[t]) return;
+      const guess = predicted[t] as number;
+      const piece = textOf(target);
+      pending.push({ t, right: guess === target, guess: textOf(guess), truth: piece });
+      // The image a verdict or the overall line names ("Image 2 is better …"): the decision itself.
+      if (/Image$/.test(line) && /^ ?[12]$/.test(piece)) add(`${line.startsWith('overall') ? 'overall' : 'verdict'} [names]`, guess === target);
+      if (piece === '\n' || tokenizer.isSpecial(target)) flush();
+      else line += piece;
     });
+    if (pending.length) flush();
   }
   const result: Record<string, { accuracy: number; tokens: number }> = {};
   for (const [key, [right, n]] of [...buckets.entries()].sort()) {
