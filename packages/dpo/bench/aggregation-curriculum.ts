@@ -1,4 +1,5 @@
-// Experiment: does SFT learn the aggregation steps (criteria → a category's verdict; verdicts → the overall winner)
+// Experiment (the blocks are @flex/sft's aggregationBlocks; pretrain({ aggregation }) makes them a recipe phase):
+// does SFT learn the aggregation steps (criteria → a category's verdict; verdicts → the overall winner)
 // when, beside the full traces, it also sees each step alone as a short text-only example? The blocks are cut from the
 // kept teacher traces: each category (its header, criteria and verdict) and the overall step (intent, the verdict
 // lines, the overall line). Short examples put the decisive tokens at early positions; with ALiBi the skill should
@@ -13,7 +14,7 @@
 // more steps of --with-evidence blocks, then 300 SFT steps: 0.86 / 0.91, and the free-running judge 0.56 (93 pairs).
 import { join } from 'node:path';
 import { initBackend, loadCheckpoint, runMain, saveCheckpoint, type FlexJudgeModel, type JudgeExample } from '@flex/model';
-import { SFTTrainer, judgeExamples, keepTrace, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
+import { SFTTrainer, aggregationBlocks, judgeExamples, keepTrace, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
 import { forcedPredictions } from './teacher-forcing';
 
 const arg = (name: string, fallback?: string) => {
@@ -22,30 +23,6 @@ const arg = (name: string, fallback?: string) => {
   if (value === undefined) throw new Error(`--${name} is required`);
   return value;
 };
-
-/**
- * The aggregation blocks of one compact trace: one per category, and the overall step. With `withEvidence`, each
- * category block is preceded by the trace's intent and evidence lines, so its criteria columns are lookups in them.
- */
-export function aggregationBlocks(text: string, withEvidence = false): string[] {
-  const lines = text.split('\n').filter((l) => l !== '');
-  const context = lines.filter((l) => l.startsWith('intent: ') || l.startsWith('evidence '));
-  const blocks: string[] = [];
-  let current: string[] = [];
-  for (const line of lines) {
-    if (line.startsWith('category ')) current = [line];
-    else if (current.length > 0) current.push(line);
-    if (line.startsWith('verdict ') && current.length > 0) {
-      blocks.push(`${[...(withEvidence ? context : []), ...current].join('\n')}\n`);
-      current = [];
-    }
-  }
-  const intent = lines.find((l) => l.startsWith('intent: '));
-  const verdicts = lines.filter((l) => l.startsWith('verdict ') || l.startsWith('category '));
-  const overall = lines.find((l) => l.startsWith('overall: '));
-  if (overall) blocks.push(`${[...(intent ? [intent] : []), ...verdicts, overall].join('\n')}\n`);
-  return blocks;
-}
 
 /** Teacher-forced accuracy of each block's line-closing winners ("| N" after a verdict or overall line). */
 function blockWinnerAccuracy(model: FlexJudgeModel, blocks: readonly JudgeExample[]): Record<string, number> {
@@ -79,13 +56,13 @@ runMain(async () => {
   const all = readTraces(tracesFileOf(data));
   // The last 300 traces are held out: their blocks measure the aggregation steps alone.
   const traces = all.slice(0, -300);
-  const heldOut = all.slice(-300).filter((t) => keepTrace(t, 'correct')).flatMap((t) => aggregationBlocks(t.answer.text).map((completion) => ({ media: [], prompt: '', completion, open: true }) as JudgeExample));
+  const heldOut = all.slice(-300).filter((t) => keepTrace(t, 'correct')).flatMap((t) => aggregationBlocks(t.answer.text, { withEvidence: process.argv.includes('--with-evidence') }).map((completion) => ({ media: [], prompt: '', completion, open: true }) as JudgeExample));
   const base = judgeExamples({ pairs, traces, filter: 'correct', descriptionMix: 0.5, intentMix: 0.5, seed: 0 });
   const perTrace = Number(arg('blocks', '1'));
   const blocks: JudgeExample[] = [];
   for (const trace of traces) {
     if (!keepTrace(trace, 'correct')) continue;
-    const all = aggregationBlocks(trace.answer.text, process.argv.includes('--with-evidence'));
+    const all = aggregationBlocks(trace.answer.text, { withEvidence: process.argv.includes('--with-evidence') });
     // `perTrace` blocks per kept trace, rotating through them (the overall block always included).
     const chosen = [all[all.length - 1] as string, ...all.slice(0, -1)].slice(0, Math.max(1, perTrace));
     for (const completion of chosen) blocks.push({ media: [], prompt: '', completion, open: true });

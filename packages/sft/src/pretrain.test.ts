@@ -26,6 +26,31 @@ describe('pretrain', () => {
     expect(pretrainExamples(pairs, { checkRate: 0.5 }).filter((e) => e.completion.includes('criterion: ')).length).toBe(2);
   });
 
+  it('aggregation blocks: text-only open examples cut from the teacher trace, each ending with a decision line', () => {
+    const pairs = drawWorldPairs({ seed: 5, split: 'train', count: 4, size: 16 });
+    const blocks = pretrainExamples(pairs, { questionsPerPair: 0, checks: false, intents: false, descriptions: false, aggregation: 3 });
+    expect(blocks).toHaveLength(pairs.length * 3);
+    for (const b of blocks) {
+      expect(b.media).toHaveLength(0);
+      expect(b.prompt).toBe('');
+      expect(b.open).toBe(true);
+      const last = b.completion.trimEnd().split('\n').at(-1) as string;
+      expect(last.startsWith('verdict ') || last.startsWith('overall: ')).toBe(true);
+    }
+    // The overall step comes first: the intent, every category and verdict line, the overall line.
+    const overall = (blocks[0] as { completion: string }).completion.split('\n').filter((l) => l !== '');
+    expect(overall[0]?.startsWith('intent: ')).toBe(true);
+    expect(overall.filter((l) => l.startsWith('verdict ')).length).toBeGreaterThanOrEqual(3);
+    expect(overall.some((l) => l.startsWith('criterion: '))).toBe(false);
+    // With the evidence in front, a category block starts with the intent and both evidence lines.
+    const withEvidence = pretrainExamples(pairs, { questionsPerPair: 0, checks: false, intents: false, descriptions: false, aggregation: 2, aggregationEvidence: true });
+    const category = (withEvidence[1] as { completion: string }).completion.split('\n');
+    expect(category.slice(0, 3).map((l) => l.split(':')[0])).toEqual(['intent', 'evidence 1', 'evidence 2']);
+    expect(category[3]?.startsWith('category A: ')).toBe(true);
+    // Off by default.
+    expect(pretrainExamples(pairs).every((e) => e.media.length > 0)).toBe(true);
+  });
+
   it('intent examples: open (no <eos> trained), evidence first, then the check’s own intent line and nothing after it', () => {
     const pairs = drawWorldPairs({ seed: 3, split: 'train', count: 6, size: 16 });
     const intents = pretrainExamples(pairs, { questionsPerPair: 0, checks: false }).filter((e) => e.open);

@@ -5,7 +5,7 @@ import { encodeCompact, type Media } from '@flex/criteria';
 import { FlexJudgeModel, type JudgeExample, type MetricsEntry, type TrainerCallbacks, buildJudgeTokenizer, initBackend, loadCheckpoint, saveCheckpoint, splitEvidence } from '@flex/model';
 import { type Scene, SimulatedTeacher, describeScene } from '@flex/synth';
 import { parseSftOptions } from './errors';
-import { type CaptionAccuracy, checkExample, compareDescriptions, descriptionExample, intentExample, pairDescriptionExample, pairIntentExample, questionExamples } from './examples';
+import { type CaptionAccuracy, aggregationExamples, checkExample, compareDescriptions, descriptionExample, intentExample, pairDescriptionExample, pairIntentExample, questionExamples } from './examples';
 import { SFTTrainer, type SFTConfigInput } from './sft-trainer';
 import { type WorldPair, drawWorldPairs } from './world';
 
@@ -33,6 +33,15 @@ export const pretrainOptionsSchema = z.object({
   checks: z.boolean().default(true),
   /** Intent examples (evidence, prompt, the intent line; open) of each image and of the pair. Default true. */
   intents: z.boolean().default(true),
+  /** Descriptions of each image and of the pair (the perception examples). Default true. */
+  descriptions: z.boolean().default(true),
+  /**
+   * Aggregation blocks per pair, cut from the simulated teacher's pairwise trace of it (text only, open): the overall
+   * step, then each category's criteria → verdict ({@link aggregationExamples}). Default 0 (none).
+   */
+  aggregation: z.number().int().min(0).default(0),
+  /** Put the trace's intent and evidence lines in front of each category block. Default false. */
+  aggregationEvidence: z.boolean().default(false),
   /** Share of pairs that get a check (checks are long: ~330 tokens against ~30 for a description). Default 1. */
   checkRate: z.number().min(0).max(1).default(1),
   /** Start from this checkpoint's weights and tokenizer (a second pretraining phase) instead of from scratch. */
@@ -67,13 +76,24 @@ export interface PretrainResult {
 }
 
 /** The pretraining examples of a list of world pairs (descriptions, pair descriptions, grounded questions, checks). */
-export function pretrainExamples(pairs: readonly WorldPair[], options: { questionsPerPair?: number; checks?: boolean; checkRate?: number; intents?: boolean } = {}): JudgeExample[] {
+export function pretrainExamples(
+  pairs: readonly WorldPair[],
+  options: { questionsPerPair?: number; checks?: boolean; checkRate?: number; intents?: boolean; descriptions?: boolean; aggregation?: number; aggregationEvidence?: boolean } = {},
+): JudgeExample[] {
   const rate = options.checkRate ?? 1;
   const out: JudgeExample[] = [];
+  const teacher = (options.aggregation ?? 0) > 0 ? new SimulatedTeacher() : undefined;
   pairs.forEach((p, i) => {
     const { record } = p;
-    out.push(pairDescriptionExample(p.a, p.b, record.a.scene, record.b.scene));
-    out.push(descriptionExample(p.a, record.a.scene), descriptionExample(p.b, record.b.scene));
+    if (options.descriptions ?? true) {
+      out.push(pairDescriptionExample(p.a, p.b, record.a.scene, record.b.scene));
+      out.push(descriptionExample(p.a, record.a.scene), descriptionExample(p.b, record.b.scene));
+    }
+    if (teacher) {
+      // The teacher's pairwise trace of the pair (shown in alternating order), cut into its aggregation steps.
+      const trace = teacher.assessRecord(record, i % 2 === 1);
+      if (trace.ok) out.push(...aggregationExamples(encodeCompact(trace.assessment), { withEvidence: options.aggregationEvidence ?? false, limit: options.aggregation }));
+    }
     const which = i % 2 === 0 ? 'a' : 'b';
     const media = which === 'a' ? p.a : p.b;
     out.push(...questionExamples(media, record[which].scene, { limit: options.questionsPerPair ?? 2, offset: i }));
@@ -155,7 +175,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const tokenizer = buildJudgeTokenizer({ prompts: corpus.prompts, texts: corpus.texts, vocabSize: o.vocabSize });
       model = FlexJudgeModel.create({ preset: o.preset, config: o.modelConfig, tokenizer, seed: o.seed, layout: 'evidence-first', name: 'flex-base' });
     }
-    const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents });
+    const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence });
     const evalExamples = pretrainExamples(heldOut.slice(0, 16), { questionsPerPair: 1, checks: o.checks });
     const stop: TrainerCallbacks = { onStepEnd: (state) => (o.stopAfterSteps !== undefined && state.globalStep >= o.stopAfterSteps ? 'stop' : undefined) };
     const trainer = new SFTTrainer({ model, config, trainDataset: examples, evalDataset: evalExamples, callbacks: [...o.callbacks, stop] });
@@ -180,7 +200,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   };
   writeFileSync(
     join(o.out, 'pretrain-report.json'),
-    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, checks: o.checks, checkRate: o.checkRate, intents: o.intents, initFrom: o.initFrom, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, checks: o.checks, checkRate: o.checkRate, intents: o.intents, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence, initFrom: o.initFrom, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
   );
   model.dispose();
   return report;
