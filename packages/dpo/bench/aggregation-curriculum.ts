@@ -1,4 +1,4 @@
-// Experiment (the blocks are @flex/sft's aggregationBlocks; pretrain({ aggregation }) makes them a recipe phase):
+// Experiment (the blocks are @flex/sft's aggregationExamples; pretrain({ aggregation }) makes them a recipe phase):
 // does SFT learn the aggregation steps (criteria → a category's verdict; verdicts → the overall winner)
 // when, beside the full traces, it also sees each step alone as a short text-only example? The blocks are cut from the
 // kept teacher traces: each category (its header, criteria and verdict) and the overall step (intent, the verdict
@@ -14,7 +14,7 @@
 // more steps of --with-evidence blocks, then 300 SFT steps: 0.86 / 0.91, and the free-running judge 0.56 (93 pairs).
 import { join } from 'node:path';
 import { initBackend, loadCheckpoint, runMain, saveCheckpoint, type FlexJudgeModel, type JudgeExample } from '@flex/model';
-import { SFTTrainer, aggregationBlocks, judgeExamples, keepTrace, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
+import { SFTTrainer, aggregationExamples, judgeExamples, keepTrace, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
 import { forcedPredictions } from './teacher-forcing';
 
 const arg = (name: string, fallback?: string) => {
@@ -56,16 +56,14 @@ runMain(async () => {
   const all = readTraces(tracesFileOf(data));
   // The last 300 traces are held out: their blocks measure the aggregation steps alone.
   const traces = all.slice(0, -300);
-  const heldOut = all.slice(-300).filter((t) => keepTrace(t, 'correct')).flatMap((t) => aggregationBlocks(t.answer.text, { withEvidence: process.argv.includes('--with-evidence') }).map((completion) => ({ media: [], prompt: '', completion, open: true }) as JudgeExample));
+  const heldOut = all.slice(-300).filter((t) => keepTrace(t, 'correct')).flatMap((t) => aggregationExamples(t.answer.text, { withEvidence: process.argv.includes('--with-evidence') }));
   const base = judgeExamples({ pairs, traces, filter: 'correct', descriptionMix: 0.5, intentMix: 0.5, seed: 0 });
   const perTrace = Number(arg('blocks', '1'));
   const blocks: JudgeExample[] = [];
+  const withEvidence = process.argv.includes('--with-evidence');
   for (const trace of traces) {
-    if (!keepTrace(trace, 'correct')) continue;
-    const all = aggregationBlocks(trace.answer.text, { withEvidence: process.argv.includes('--with-evidence') });
-    // `perTrace` blocks per kept trace, rotating through them (the overall block always included).
-    const chosen = [all[all.length - 1] as string, ...all.slice(0, -1)].slice(0, Math.max(1, perTrace));
-    for (const completion of chosen) blocks.push({ media: [], prompt: '', completion, open: true });
+    // `perTrace` blocks per kept trace: the overall step, then the categories in order.
+    if (keepTrace(trace, 'correct')) blocks.push(...aggregationExamples(trace.answer.text, { withEvidence, limit: Math.max(1, perTrace) }));
   }
   const { model } = await loadCheckpoint({ directory: arg('base'), kind: 'flex-judge' });
   model.layout = 'evidence-first';

@@ -3,7 +3,8 @@
 // accuracy of the last line's number and of the verdict lines' numbers. LINES_MIN sets the shortest trace (lines).
 //   LINES_MIN=26 node ../../scripts/run-ts.mjs bench/copy-toy.ts [steps=300]
 // Measured (26 Nov): 6–15 lines (~240 tokens) both 1.00; 26–35 lines (~550 tokens) none 0.83, alibi 1.00.
-import { FlexJudgeModel, buildJudgeTokenizer, createOptimizer, initBackend, runMain, tf, trainStep } from '@flex/model';
+import { FlexJudgeModel, buildJudgeTokenizer, createOptimizer, initBackend, runMain, trainStep } from '@flex/model';
+import { forcedPredictions } from './teacher-forcing';
 
 runMain(async () => {
   await initBackend();
@@ -34,21 +35,16 @@ runMain(async () => {
     }
     // measure: overall line's final digit, teacher-forced
     const tests = Array.from({ length: 64 }, () => ({ media: [], prompt: 'p', completion: example() }));
-    const batch = model.prepareBatch(tests);
-    const logits = model.logits(batch);
-    const pred = (tf.argMax(logits, -1) as tf.Tensor2D).arraySync();
-    const targets = batch.targets.arraySync() as number[][];
-    const mask = batch.lossMask.arraySync() as number[][];
     let right = 0, verdictRight = 0, verdicts = 0;
-    tests.forEach((_, b) => {
-      // find positions of digits followed by newline
+    for (const { targets, predicted, trained } of forcedPredictions(model, tests, 64)) {
+      // positions of digits followed by a newline
       const finals: number[] = [];
-      for (let t = 0; t < targets[b]!.length - 1; t++) if (mask[b]![t] && tokenizer.textOf(targets[b]![t + 1]!) === '\n' && /^\s?\d$/.test(tokenizer.textOf(targets[b]![t]!))) finals.push(t);
+      for (let t = 0; t < targets.length - 1; t++) if (trained[t] && tokenizer.textOf(targets[t + 1]!) === '\n' && /^\s?\d$/.test(tokenizer.textOf(targets[t]!))) finals.push(t);
       const last = finals[finals.length - 1]!;
-      right += Number(pred[b]![last] === targets[b]![last]);
-      for (const t of finals.slice(0, -1)) { verdicts++; verdictRight += Number(pred[b]![t] === targets[b]![t]); }
-    });
+      right += Number(predicted[last] === targets[last]);
+      for (const t of finals.slice(0, -1)) { verdicts++; verdictRight += Number(predicted[t] === targets[t]); }
+    }
     console.log(JSON.stringify({ bias, steps, overall_final: right / 64, verdict_final: verdictRight / verdicts }));
-    logits.dispose(); batch.dispose(); model.dispose(); optimizer.dispose();
+    model.dispose(); optimizer.dispose();
   }
 });

@@ -66,38 +66,42 @@ export function traceExample(prompt: string, a: Media, b: Media, assessment: Pai
   return { media: [a, b], prompt, completion: typeof assessment === 'string' ? assessment : encodeCompact(assessment) };
 }
 
+/** The opening lines of a compact trace — its `intent:` and `evidence` lines — in their order. */
+export function traceOpening(text: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith('intent: ') || l.startsWith('evidence '));
+}
+
 /**
- * The aggregation steps of a compact pairwise trace, each as its own short text: one block per category (its header,
- * criteria and verdict) and the overall step (the intent, every category header and verdict, the overall line). With
- * `withEvidence`, each category block starts with the trace's intent and evidence lines, so its criteria columns are
- * lookups in them. Trained alone (text only), these blocks teach the decisions a judge fails to learn inside 500-token
- * traces (docs/sft.md, session 3).
+ * The aggregation steps of a compact pairwise trace, each as its own short text: first the overall step (the intent,
+ * every category header and verdict, the overall line), then one block per category (its header, criteria and
+ * verdict). With `withEvidence`, each category block starts with the trace's intent and evidence lines, so its
+ * criteria columns are lookups in them. Trained alone (text only), these blocks teach the decisions a judge fails to
+ * learn inside 500-token traces (docs/sft.md, session 3).
  */
 export function aggregationBlocks(text: string, options: { withEvidence?: boolean } = {}): string[] {
   const lines = text.split('\n').filter((l) => l !== '');
-  const context = lines.filter((l) => l.startsWith('intent: ') || l.startsWith('evidence '));
-  const blocks: string[] = [];
+  const context = options.withEvidence ? traceOpening(text) : [];
+  const categories: string[] = [];
   let current: string[] = [];
   for (const line of lines) {
     if (line.startsWith('category ')) current = [line];
     else if (current.length > 0) current.push(line);
     if (line.startsWith('verdict ') && current.length > 0) {
-      blocks.push(`${[...(options.withEvidence ? context : []), ...current].join('\n')}\n`);
+      categories.push(`${[...context, ...current].join('\n')}\n`);
       current = [];
     }
   }
   const intent = lines.find((l) => l.startsWith('intent: '));
   const overall = lines.find((l) => l.startsWith('overall: '));
-  if (overall) blocks.push(`${[...(intent ? [intent] : []), ...lines.filter((l) => l.startsWith('verdict ') || l.startsWith('category ')), overall].join('\n')}\n`);
-  return blocks;
+  const heads = lines.filter((l) => l.startsWith('verdict ') || l.startsWith('category '));
+  return [...(overall ? [`${[...(intent ? [intent] : []), ...heads, overall].join('\n')}\n`] : []), ...categories];
 }
 
-/** {@link aggregationBlocks} as text-only, open examples (no media, no prompt, no `<eos>`). */
+/** The first `limit` (default all) of {@link aggregationBlocks} as text-only, open examples (no media, prompt or `<eos>`). */
 export function aggregationExamples(text: string, options: { withEvidence?: boolean; limit?: number } = {}): JudgeExample[] {
-  const blocks = aggregationBlocks(text, options);
-  // The overall step first, then the categories in order, up to `limit`.
-  const ordered = blocks.length > 0 ? [blocks[blocks.length - 1] as string, ...blocks.slice(0, -1)] : [];
-  return ordered.slice(0, options.limit ?? ordered.length).map((completion) => ({ media: [], prompt: '', completion, open: true }));
+  return aggregationBlocks(text, options)
+    .slice(0, options.limit)
+    .map((completion) => ({ media: [], prompt: '', completion, open: true }));
 }
 
 /** One group of a description: "2 large red circle top left". */

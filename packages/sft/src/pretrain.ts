@@ -75,11 +75,11 @@ export interface PretrainResult {
   readonly lastLog?: Record<string, number>;
 }
 
+/** Which kinds of pretraining example a phase draws, and how many (the mix options of {@link pretrainOptionsSchema}). */
+export type PretrainMix = Partial<Pick<z.output<typeof pretrainOptionsSchema>, 'questionsPerPair' | 'checks' | 'checkRate' | 'intents' | 'descriptions' | 'aggregation' | 'aggregationEvidence'>>;
+
 /** The pretraining examples of a list of world pairs (descriptions, pair descriptions, grounded questions, checks). */
-export function pretrainExamples(
-  pairs: readonly WorldPair[],
-  options: { questionsPerPair?: number; checks?: boolean; checkRate?: number; intents?: boolean; descriptions?: boolean; aggregation?: number; aggregationEvidence?: boolean } = {},
-): JudgeExample[] {
+export function pretrainExamples(pairs: readonly WorldPair[], options: PretrainMix = {}): JudgeExample[] {
   const rate = options.checkRate ?? 1;
   const out: JudgeExample[] = [];
   const teacher = (options.aggregation ?? 0) > 0 ? new SimulatedTeacher() : undefined;
@@ -150,6 +150,7 @@ export function captionAccuracy(model: FlexJudgeModel, items: readonly { media: 
  */
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const o = parseSftOptions(pretrainOptionsSchema, options, 'pretrain options');
+  const mix: PretrainMix = { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence };
   await initBackend();
   const heldOut = drawWorldPairs({ seed: o.seed + 1, split: 'test', count: Math.ceil(o.evalImages / 2), size: o.imageSize });
   const config: SFTConfigInput = { outputDir: o.out, seed: o.seed, learningRate: 2e-3, warmupSteps: 50, batchSize: 16, numTrainEpochs: 1, loggingSteps: 20, saveSteps: 200, saveTotalLimit: 2, ...o.trainer } as SFTConfigInput;
@@ -175,7 +176,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
       const tokenizer = buildJudgeTokenizer({ prompts: corpus.prompts, texts: corpus.texts, vocabSize: o.vocabSize });
       model = FlexJudgeModel.create({ preset: o.preset, config: o.modelConfig, tokenizer, seed: o.seed, layout: 'evidence-first', name: 'flex-base' });
     }
-    const examples = pretrainExamples(train, { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence });
+    const examples = pretrainExamples(train, mix);
     const evalExamples = pretrainExamples(heldOut.slice(0, 16), { questionsPerPair: 1, checks: o.checks });
     const stop: TrainerCallbacks = { onStepEnd: (state) => (o.stopAfterSteps !== undefined && state.globalStep >= o.stopAfterSteps ? 'stop' : undefined) };
     const trainer = new SFTTrainer({ model, config, trainDataset: examples, evalDataset: evalExamples, callbacks: [...o.callbacks, stop] });
@@ -200,7 +201,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   };
   writeFileSync(
     join(o.out, 'pretrain-report.json'),
-    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, checks: o.checks, checkRate: o.checkRate, intents: o.intents, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence, initFrom: o.initFrom, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, ...mix, initFrom: o.initFrom, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
   );
   model.dispose();
   return report;

@@ -5,7 +5,7 @@ import { type JudgeExample, type TrainerCallbacks, type TrainResult, createRng, 
 import { type PairRecord, loadCandidateMedia, readAllPairs } from '@flex/synth';
 import { baseImageCheckpoint } from './assets';
 import { SftError, parseSftOptions } from './errors';
-import { pairDescriptionExample, traceExample } from './examples';
+import { pairDescriptionExample, traceExample, traceOpening } from './examples';
 import { type TraceFilter, type TraceRecord, keepTrace, readTraces, traceFilterSchema, tracesFileOf } from './distill';
 import { SFTTrainer, type SFTConfigInput } from './sft-trainer';
 
@@ -80,8 +80,7 @@ export function judgeExamples(options: JudgeExamplesOptions): { examples: JudgeE
   const kept = examples.filter((e) => e.media.length === 2 && e.prompt !== '');
   for (let i = 0; i < intentWanted && kept.length > 0; i++) {
     const trace = kept[Math.floor(rng.next() * kept.length)] as JudgeExample;
-    const lines = trace.completion.split('\n');
-    const cut = lines.filter((l) => l.startsWith('intent: ') || l.startsWith('evidence '));
+    const cut = traceOpening(trace.completion);
     if (cut.length > 0) examples.push({ media: trace.media, prompt: trace.prompt, completion: `${cut.join('\n')}\n`, open: true });
   }
   return { examples, traces, descriptions };

@@ -39,7 +39,7 @@ async function handle(message: WorkerRequest): Promise<WorkerResponse> {
         reference = createFlowGenerator(generatorConfig);
         assignWeights(reference, message.referenceWeights);
       }
-      policy = createFlowPolicy({ generator, ...(reference ? { reference } : {}), steps: describe.steps, noiseLevel: describe.noiseLevel, shift: describe.shift, finalStep: describe.finalStep ?? 'sde' });
+      policy = createFlowPolicy({ generator, ...(reference ? { reference } : {}), steps: describe.steps, noiseLevel: describe.noiseLevel, shift: describe.shift, ...(describe.finalStep ? { finalStep: describe.finalStep } : {}) });
       config = message.config;
       optimizer = tf.train.adam(config.learningRate, config.adamBeta1, config.adamBeta2, config.adamEpsilon) as tf.AdamOptimizer;
       return { type: 'ready', id: message.id };
