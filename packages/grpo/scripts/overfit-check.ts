@@ -14,7 +14,10 @@
  *
  *   nice -n 5 node --conditions=@flex/source --import tsx scripts/overfit-check.ts -- --prompts 1 --steps 50 --lr 1e-4
  *     [--group 16] [--clip 1e-2] [--noise 0.7] [--eval-every 10] [--ode-noises 8] [--seed 0] [--prompt-offset 0]
- *     [--adam-eps 1e-8] [--max-grad-norm 1] [--fraction 1] [--reward oracle|shuffled]
+ *     [--adam-eps 1e-8] [--max-grad-norm 1] [--fraction 1] [--reward oracle|shuffled] [--window START,LENGTH]
+ *
+ * `--window S,L` samples training rollouts with the SDE only on sampler steps S … S+L−1 (the policy's `sdeWindow`; the
+ * deterministic ODE step elsewhere) and trains exactly those steps; without it every step is an SDE step.
  *
  * `--snr B` instead measures whether one batch's gradient is signal or noise (see {@link gradientSignal}).
  *
@@ -48,7 +51,10 @@ await runMain(async () => {
   const offset = Number(argument('prompt-offset', '0'));
   await initBackend();
   const { generator } = await loadFlowGenerator({ folder: join(here, '..', 'generators', 'image-32') });
-  const policy = createFlowPolicy({ generator, steps: 10, noiseLevel: Number(argument('noise', '0.7')), finalStep: 'sde' });
+  // `--window S,L`: the SDE only on sampler steps S … S+L−1 (the ODE elsewhere), only those recorded and trained.
+  const windowArg = process.argv.includes('--window') ? argument('window', '').split(',').map(Number) : undefined;
+  const sdeWindow = windowArg ? { start: windowArg[0] as number, length: windowArg[1] as number } : undefined;
+  const policy = createFlowPolicy({ generator, steps: 10, noiseLevel: Number(argument('noise', '0.7')), finalStep: 'sde', ...(sdeWindow ? { sdeWindow } : {}) });
   const prompts = worldPrompts({ modality: 'image', count: offset + P, seed: 1 }).slice(offset);
   const texts = prompts.map((p) => p.text);
   const byText = new Map<string, WorldPrompt>(prompts.map((p) => [p.text, p]));
@@ -63,7 +69,7 @@ await runMain(async () => {
     microBatchSize: 16,
   });
   if (process.argv.includes('--snr')) {
-    await gradientSignal(policy, texts, G, Number(argument('snr', '6')), seed, score);
+    await gradientSignal(policy, texts, G, Number(argument('snr', '6')), seed, score, sdeWindow);
     return;
   }
   const control = argument('reward', 'oracle') === 'shuffled';
@@ -136,6 +142,7 @@ await runMain(async () => {
     JSON.stringify({
       prompts: P,
       reward: control ? 'shuffled' : 'oracle',
+      window: sdeWindow ?? 'every step',
       group: G,
       steps,
       lr: config.learningRate,
@@ -172,6 +179,7 @@ async function gradientSignal(
   B: number,
   seed: number,
   score: (prompt: string, sample: Parameters<typeof oracleScore>[1]) => number,
+  sdeWindow: { start: number; length: number } | undefined,
 ): Promise<void> {
   const K = policy.stepCount();
   const perBatch: Float32Array[][] = [];
@@ -235,12 +243,14 @@ async function gradientSignal(
     return { name, norm: normMean, cos: m };
   };
   const out: { name: string; norm: number; cos: number }[] = [];
-  for (let k = 0; k < K; k++) out.push(report(`step ${k} (s ${flowSdeStdTerm(policy.sigmas[k]!, policy.sigmas[k + 1]!, policy.options.noiseLevel).std.toFixed(3)})`, Array.from({ length: K }, (_, j) => (j === k ? 1 : 0))));
+  // Index k of the recorded log-probs is sampler step policy.sdeSteps[k].
+  const stdOf = (k: number) => flowSdeStdTerm(policy.sigmas[policy.sdeSteps[k]!]!, policy.sigmas[policy.sdeSteps[k]! + 1]!, policy.options.noiseLevel).std;
+  for (let k = 0; k < K; k++) out.push(report(`step ${policy.sdeSteps[k]} (s ${stdOf(k).toFixed(3)})`, Array.from({ length: K }, (_, j) => (j === k ? 1 : 0))));
   out.push(report('all steps (the library)', Array.from({ length: K }, () => 1 / K)));
   const half = Math.floor(K / 2);
   out.push(report('first half', Array.from({ length: K }, (_, j) => (j < half ? 1 : 0))));
   out.push(report('last half', Array.from({ length: K }, (_, j) => (j >= half ? 1 : 0))));
-  const variances = Array.from({ length: K }, (_, k) => flowSdeStdTerm(policy.sigmas[k]!, policy.sigmas[k + 1]!, policy.options.noiseLevel).std ** 2);
+  const variances = Array.from({ length: K }, (_, k) => stdOf(k) ** 2);
   out.push(report('variance-weighted', variances));
-  console.log(JSON.stringify({ mode: 'snr', prompts: texts.length, group: G, batches: B, rows: out.map((r) => ({ ...r, norm: Number(r.norm.toPrecision(3)), cos: Number(r.cos.toFixed(4)) })) }));
+  console.log(JSON.stringify({ mode: 'snr', window: sdeWindow ?? 'every step', prompts: texts.length, group: G, batches: B, rows: out.map((r) => ({ ...r, norm: Number(r.norm.toPrecision(3)), cos: Number(r.cos.toFixed(4)) })) }));
 }

@@ -98,6 +98,92 @@ describe('FlowPolicy', () => {
     }
   }, 60_000);
 
+  it('with an sdeWindow samples the SDE only on the window, records one log-prob per window step and recomputes them exactly', async () => {
+    const generator = createFlowGenerator({ modality: 'image', ...tiny, seed: 1 });
+    const policy = createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 1, length: 2 } });
+    expect(policy.stepCount()).toBe(2);
+    expect(policy.sdeSteps).toEqual([1, 2]);
+    expect(policy.describe()).toMatchObject({ sdeWindow: { start: 1, length: 2 } });
+    expect(createFlowPolicy({ generator, steps: 4 }).describe()).not.toHaveProperty('sdeWindow');
+    const [group] = await policy.sample({ prompts: ['a red square'], groupSize: 3, seed: 7 });
+    const rollouts = group!.rollouts;
+    const latent = (i: number, k: number) => Array.from(rollouts[i]!.state.latents[k]!);
+    // Same start noise and an ODE step 0: the members are identical until the window starts, and differ after it.
+    expect(latent(0, 1)).toEqual(latent(1, 1));
+    expect(latent(0, 1)).toEqual(latent(2, 1));
+    expect(latent(0, 2)).not.toEqual(latent(1, 2));
+    expect(latent(0, 4)).not.toEqual(latent(1, 4));
+    for (const rollout of rollouts) {
+      expect(rollout.logProbs).toHaveLength(2);
+      expect(rollout.state.sdeSteps).toEqual([1, 2]);
+      expect(rollout.state.latents).toHaveLength(5);
+    }
+    // Step 3 (after the window) is the deterministic Euler step: x₄ = x₃ + v(x₃, σ₃)·(σ₄ − σ₃).
+    const r0 = rollouts[0]!;
+    const euler = tf.tidy(() => {
+      const x3 = tf.tensor(r0.state.latents[3]!, [1, 8, 8, 3]);
+      const v = policy.generator.velocity(x3, tf.tensor1d([policy.sigmas[3]!]), policy.generator.promptFeatures([r0.state.prompt]));
+      return x3.add(v.mul(policy.sigmas[4]! - policy.sigmas[3]!)).dataSync();
+    });
+    Array.from(euler).forEach((v, i) => expect(r0.state.latents[4]![i]).toBeCloseTo(v, 5));
+    // Log-prob j is the pure Flow-GRPO log-prob of sampler step sdeSteps[j].
+    for (const [j, k] of [
+      [0, 1],
+      [1, 2],
+    ] as const) {
+      const velocity = tf.tidy(() =>
+        policy.generator.velocity(tf.tensor(r0.state.latents[k]!, [1, 8, 8, 3]), tf.tensor1d([policy.sigmas[k]!]), policy.generator.promptFeatures([r0.state.prompt])).dataSync(),
+      );
+      const pure = flowSdeLogProb({ sample: r0.state.latents[k]!, velocity, nextSample: r0.state.latents[k + 1]!, sigma: policy.sigmas[k]!, sigmaNext: policy.sigmas[k + 1]!, noiseLevel: 0.7 });
+      expect(r0.logProbs[j]).toBeCloseTo(pure, 3);
+    }
+    // Recomputed under the sampling parameters, on the same batch: exactly the recorded values (ρ = 1).
+    expect(await policy.logProbs({ rollouts })).toEqual(rollouts.map((r) => [...r.logProbs]));
+    expect(await policy.logProbs({ rollouts, steps: [1] })).toEqual(rollouts.map((r) => [r.logProbs[1]]));
+    expect(() => policy.logProbTensors({ rollouts, steps: [2], withKl: false })).toThrow(/not in \[0, 2\)/);
+    // A rollout of another window cannot be recomputed by this policy.
+    const [other] = await createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 0, length: 2 } }).sample({ prompts: ['a red square'], groupSize: 1, seed: 7 });
+    expect(() => policy.logProbTensors({ rollouts: other!.rollouts, steps: [0], withKl: false })).toThrow(/SDE steps/);
+    // Evaluation is the ODE, the same with or without a window.
+    const [a] = await policy.sample({ prompts: ['a red square'], groupSize: 1, seed: 7, mode: 'eval' });
+    const [b] = await createFlowPolicy({ generator, steps: 4 }).sample({ prompts: ['a red square'], groupSize: 1, seed: 7, mode: 'eval' });
+    expect(Array.from((a!.rollouts[0]!.sample as RgbImage).data)).toEqual(Array.from((b!.rollouts[0]!.sample as RgbImage).data));
+    expect(a!.rollouts[0]!.state.sdeSteps).toEqual([]);
+  });
+
+  it('rejects an sdeWindow outside the stochastic steps', () => {
+    const generator = createFlowGenerator({ modality: 'image', ...tiny, seed: 1 });
+    expect(createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 3, length: 1 } }).sdeSteps).toEqual([3]);
+    expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 3, length: 2 } })).toThrow(/ends after step 3/);
+    expect(() => createFlowPolicy({ generator, steps: 4, finalStep: 'euler', sdeWindow: { start: 2, length: 2 } })).toThrow(GrpoError);
+    expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 0, length: 0 } })).toThrow(/sdeWindow/);
+    expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: -1, length: 1 } })).toThrow(GrpoError);
+    expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 0, length: 1, end: 2 } as never })).toThrow(GrpoError);
+  });
+
+  it('grpoUpdate trains exactly the window steps the rollouts recorded', async () => {
+    const generator = createFlowGenerator({ modality: 'image', ...tiny, seed: 3 });
+    const policy = createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 0, length: 2 } });
+    const requested: number[][] = [];
+    const original = policy.logProbTensors.bind(policy);
+    policy.logProbTensors = (request) => {
+      requested.push([...request.steps]);
+      return original(request);
+    };
+    const rollouts = (await policy.sample({ prompts: ['a', 'b'], groupSize: 4, seed: 2 })).flatMap((g) => g.rollouts);
+    const { advantages } = groupAdvantages({ rewards: rollouts.map((_, i) => (i * 7) % 5), groupSize: 4 });
+    const before = await policy.logProbs({ rollouts });
+    requested.length = 0;
+    const config = grpoConfigSchema.parse({ learningRate: 1e-2 });
+    const optimizer = tf.train.adam(config.learningRate);
+    const metrics = grpoUpdate({ policy, optimizer, rollouts, advantages: advantages as number[], valid: rollouts.map(() => true), step: 0, config });
+    expect(requested).toEqual([[0, 1]]);
+    expect(metrics.num_updates).toBe(1);
+    const after = await policy.logProbs({ rollouts });
+    expect(after.flat().some((v, i) => v !== before.flat()[i])).toBe(true);
+    optimizer.dispose();
+  });
+
   it('samples the ODE for evaluation, and videos as frames', async () => {
     const policy = createFlowPolicy({ generator: createFlowGenerator({ modality: 'video', ...tiny, seed: 2 }), steps: 3, fps: 4 });
     const [group] = await policy.sample({ prompts: ['a ball moving right'], groupSize: 2, seed: 1, mode: 'eval' });

@@ -10,7 +10,7 @@ import type { LogProbTensorRequest, TrainablePolicy } from '../trainable-policy'
 /**
  * Flow-GRPO policies over @flex/model's flow-matching generators (REFERENCE.md §4). Training samples use the
  * SDE (noise level a) for every step (or, with `finalStep: 'euler'`, for every step but the last, which is then the
- * plain Euler step to a clean sample); the
+ * plain Euler step to a clean sample; with `sdeWindow`, for the window's steps only and the ODE elsewhere); the
  * members of a group share their starting noise and differ by the step noise. Evaluation samples use the
  * ODE (a = 0). Each stochastic step's log-prob is the Gaussian log density averaged over all elements.
  */
@@ -27,7 +27,28 @@ export interface FlowRolloutState {
   readonly latents: readonly Float32Array[];
   /** The noise level a the rollout was sampled with (0 for the ODE). */
   readonly noiseLevel: number;
+  /**
+   * The sampler steps that were SDE steps, one per entry of the rollout's `logProbs` (log-prob j is the transition
+   * `latents[sdeSteps[j]] → latents[sdeSteps[j] + 1]`). Empty for an ODE (eval) rollout.
+   */
+  readonly sdeSteps: readonly number[];
 }
+
+/**
+ * The SDE window of {@link createFlowPolicy}: the `length` consecutive sampler steps from `start` (0-based, step 0 is
+ * the first, at σ = 1) are SDE steps with a log-prob; every other training step is the deterministic ODE (Euler) step.
+ */
+export const sdeWindowSchema = z
+  .object({
+    /** First SDE step (0-based). */
+    start: z.number().int().min(0),
+    /** Number of SDE steps (≥ 1). */
+    length: z.number().int().min(1),
+  })
+  .strict();
+
+/** An SDE window (see {@link sdeWindowSchema}). */
+export type SdeWindow = z.infer<typeof sdeWindowSchema>;
 
 /** Options of {@link createFlowPolicy}. */
 export const flowPolicyOptionsSchema = z.object({
@@ -52,6 +73,16 @@ export const flowPolicyOptionsSchema = z.object({
    * step's small noise (s ≈ 0.07 in model space at 10 steps, a = 0.7); evaluation (the ODE) is unchanged.
    */
   finalStep: z.enum(['euler', 'sde']).default('sde'),
+  /**
+   * Sample training rollouts with the SDE only on this window of steps and the deterministic ODE (Euler) step
+   * everywhere else (MixGRPO / Flow-GRPO-Fast); only the window's steps get a log-prob, so the trainer trains exactly
+   * them, and every difference between the members of a group comes from the trained steps' noise. With
+   * `sameStartNoise` the members are identical until the window starts. The window must lie in `[0, steps)` and, with
+   * `finalStep: 'euler'`, must not contain the last step. Default: none (every step is an SDE step, as Flow-GRPO; the
+   * last one per `finalStep`). Note: the ODE steps after the window still change with every update, and no log-prob
+   * accounts for that (the same kind of term as the final-step bias, docs/grpo.md).
+   */
+  sdeWindow: sdeWindowSchema.optional(),
   /** Give every member of a group the same starting noise (Flow-GRPO). Default true. */
   sameStartNoise: z.boolean().default(true),
   /** Frames per second of the videos produced. Default 8. */
@@ -70,6 +101,8 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
   readonly reference: FlowGenerator | undefined;
   readonly options: Omit<z.output<typeof flowPolicyOptionsSchema>, 'generator' | 'reference'>;
   readonly sigmas: readonly number[];
+  /** The sampler steps that are SDE steps in training (ascending); their count is {@link stepCount}. */
+  readonly sdeSteps: readonly number[];
 
   constructor(options: FlowPolicyOptions) {
     const o = parseOptions(flowPolicyOptionsSchema, options, 'createFlowPolicy');
@@ -82,6 +115,19 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     this.options = rest;
     this.name = o.name ?? `flow-${o.generator.config.modality}`;
     this.sigmas = flowSchedule({ steps: o.steps, shift: o.shift });
+    const stochasticEnd = o.finalStep === 'sde' ? o.steps : o.steps - 1;
+    if (o.sdeWindow) {
+      const { start, length } = o.sdeWindow;
+      if (start + length > stochasticEnd) {
+        throw new GrpoError(
+          'invalid_options',
+          `createFlowPolicy: sdeWindow {start: ${start}, length: ${length}} ends after step ${stochasticEnd - 1}, the last step that can be stochastic (steps ${o.steps}, finalStep '${o.finalStep}')`,
+        );
+      }
+      this.sdeSteps = Array.from({ length }, (_, j) => start + j);
+    } else {
+      this.sdeSteps = Array.from({ length: stochasticEnd }, (_, k) => k);
+    }
   }
 
   get parameters(): Parameters {
@@ -92,9 +138,13 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     return this.reference !== undefined;
   }
 
-  /** Stochastic steps with a log-prob: every step but the last (`finalStep: 'euler'`), or every step (`'sde'`). */
+  /**
+   * Stochastic steps with a log-prob: the window's length with `sdeWindow`, else every step but the last
+   * (`finalStep: 'euler'`) or every step (`'sde'`). The trainer's step indices 0…stepCount()−1 index these (see
+   * {@link sdeSteps}), not the sampler's steps.
+   */
   stepCount(): number {
-    return this.options.finalStep === 'sde' ? this.options.steps : this.options.steps - 1;
+    return this.sdeSteps.length;
   }
 
   describe(): Record<string, unknown> {
@@ -105,6 +155,8 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
       noiseLevel: this.options.noiseLevel,
       shift: this.options.shift,
       finalStep: this.options.finalStep,
+      // Only when set, so checkpoints written before the option existed still resume.
+      ...(this.options.sdeWindow ? { sdeWindow: this.options.sdeWindow } : {}),
     };
   }
 
@@ -129,13 +181,14 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     }
     const latents: Float32Array[][] = Array.from({ length: b }, (_, i) => [x.slice(i * size, (i + 1) * size)]);
     const logProbs: number[][] = Array.from({ length: b }, () => []);
+    const sdeSet = new Set(this.sdeSteps);
     const promptFeatures = this.generator.promptFeatures(allPrompts);
     try {
       for (let k = 0; k < this.options.steps; k++) {
         request.signal?.throwIfAborted();
         const sigma = this.sigmas[k] as number;
         const sigmaNext = this.sigmas[k + 1] as number;
-        const stochastic = a > 0 && k < this.stepCount();
+        const stochastic = a > 0 && sdeSet.has(k);
         const { sigmaT, std, dt } = flowSdeStdTerm(sigma, sigmaNext, stochastic ? a : 0);
         const noise = new Float32Array(b * size);
         if (stochastic) {
@@ -173,7 +226,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
         return {
           sample: this.toMedia(rollLatents[rollLatents.length - 1] as Float32Array),
           logProbs: logProbs[r] as number[],
-          state: { prompt, sigmas: this.sigmas, latents: rollLatents, noiseLevel: a },
+          state: { prompt, sigmas: this.sigmas, latents: rollLatents, noiseLevel: a, sdeSteps: a > 0 ? this.sdeSteps : [] },
         };
       }),
     }));
@@ -187,6 +240,11 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     const size = this.generator.sampleSize;
     for (const rollout of rollouts) {
       if (rollout.state.noiseLevel <= 0) throw new GrpoError('policy_error', 'logProbTensors: an ODE (eval) rollout has no log-probs');
+      const recorded = rollout.state.sdeSteps;
+      // Rollouts from before the option (no sdeSteps) used every stochastic step.
+      if (recorded !== undefined && (recorded.length !== this.sdeSteps.length || recorded.some((k, j) => k !== this.sdeSteps[j]))) {
+        throw new GrpoError('policy_error', `logProbTensors: the rollout's SDE steps [${recorded.join(', ')}] are not this policy's [${this.sdeSteps.join(', ')}]`);
+      }
     }
     for (const k of steps) {
       if (!Number.isInteger(k) || k < 0 || k >= this.stepCount()) throw new GrpoError('invalid_options', `logProbTensors: step ${k} is not in [0, ${this.stepCount()})`);
@@ -202,7 +260,9 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
       return { current, next };
     };
     const noiseLevel = (rollouts[0] as { state: FlowRolloutState }).state.noiseLevel;
-    const perStep = steps.map((k) => {
+    const perStep = steps.map((j) => {
+      // j indexes the recorded log-probs; k is the sampler step it belongs to.
+      const k = this.sdeSteps[j] as number;
       const sigma = this.sigmas[k] as number;
       const { sigmaT, std, dt } = flowSdeStdTerm(sigma, this.sigmas[k + 1] as number, noiseLevel);
       const { current, next } = gather(k);

@@ -30,7 +30,7 @@ async function handle(message: WorkerRequest): Promise<WorkerResponse> {
   switch (message.type) {
     case 'init': {
       await initBackend({ backend: message.backend as BackendName });
-      const describe = message.policy as { generator: unknown; steps: number; noiseLevel: number; shift: number; finalStep?: 'euler' | 'sde' };
+      const describe = message.policy as { generator: unknown; steps: number; noiseLevel: number; shift: number; finalStep?: 'euler' | 'sde'; sdeWindow?: { start: number; length: number } };
       const generatorConfig = flowGeneratorConfigSchema.parse(describe.generator);
       const generator = createFlowGenerator(generatorConfig);
       assignWeights(generator, message.weights);
@@ -39,7 +39,7 @@ async function handle(message: WorkerRequest): Promise<WorkerResponse> {
         reference = createFlowGenerator(generatorConfig);
         assignWeights(reference, message.referenceWeights);
       }
-      policy = createFlowPolicy({ generator, ...(reference ? { reference } : {}), steps: describe.steps, noiseLevel: describe.noiseLevel, shift: describe.shift, ...(describe.finalStep ? { finalStep: describe.finalStep } : {}) });
+      policy = createFlowPolicy({ generator, ...(reference ? { reference } : {}), steps: describe.steps, noiseLevel: describe.noiseLevel, shift: describe.shift, ...(describe.finalStep ? { finalStep: describe.finalStep } : {}), ...(describe.sdeWindow ? { sdeWindow: describe.sdeWindow } : {}) });
       config = message.config;
       optimizer = tf.train.adam(config.learningRate, config.adamBeta1, config.adamBeta2, config.adamEpsilon) as tf.AdamOptimizer;
       return { type: 'ready', id: message.id };
