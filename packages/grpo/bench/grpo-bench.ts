@@ -8,6 +8,7 @@
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
  *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 1] [--selection random] [--final sde|euler] [--scale group]
+ *     [--window all|START,LENGTH]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -105,6 +106,10 @@ await runMain(async () => {
   };
   // The policy's last step: an SDE step with a log-prob (the library default, Flow-GRPO) or the untrained Euler step.
   const finalStep = argument('final', 'sde') as 'sde' | 'euler';
+  // `--window S,L` (or `all`): the policy's sdeWindow, the SDE only on sampler steps S … S+L−1 and the ODE elsewhere.
+  const windowText = argument('window', 'all');
+  const windowParts = windowText === 'all' ? undefined : windowText.split(',').map(Number);
+  const sdeWindow = windowParts ? { start: windowParts[0] as number, length: windowParts[1] as number } : undefined;
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
   await mkdir(out, { recursive: true });
   const backend = await initBackend();
@@ -119,6 +124,7 @@ await runMain(async () => {
     seeds: seeds.length,
     ...common,
     finalStep,
+    sdeWindow: sdeWindow ? `${sdeWindow.start},${sdeWindow.length}` : 'all',
     flex_judge: flexCheckpoint ?? 'stand-in: simulated Flex judge on pixels',
     bt_reward: btCheckpoint ?? 'stand-in: scalar utility of the same perception',
   };
@@ -190,7 +196,7 @@ await runMain(async () => {
           };
         }
         const generator = copyOf(base);
-        const policy = createFlowPolicy({ generator, ...(common.beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, finalStep });
+        const policy = createFlowPolicy({ generator, ...(common.beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, finalStep, ...(sdeWindow ? { sdeWindow } : {}) });
         // The evaluation reward: the oracle, plus the reward model's preference for the trained generator (a metric).
         const evalReward: RewardFunction<string, Media> = {
           name: 'oracle',

@@ -5,7 +5,7 @@
  *
  *   nice -n 5 node --conditions=@flex/source --import tsx scripts/tune-grpo.ts -- --steps 30 --lr 1e-3 --clip 1e-2 \
  *     [--beta 0] [--fraction 0.5] [--iterations 1] [--minibatches 1] [--group 8] [--prompts 4] [--noise 0.7] \
- *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler]
+ *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler] [--window S,L]
  *
  * The last line is one JSON object: the settings, oracle before/after, the oracle curve, the training-sample
  * oracle in the first and last quarter, mean clip ratio, approx_kl, grad norm and step time.
@@ -105,7 +105,18 @@ await runMain(async () => {
   };
   const generator = copyOf(base);
   const beta = Number(argument('beta', '0'));
-  const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, noiseLevel: Number(argument('noise', '0.7')), sameStartNoise: !process.argv.includes('--independent-start'), finalStep: argument('final', 'sde') as 'euler' | 'sde' });
+  // `--window S,L`: the policy's sdeWindow (the SDE only on sampler steps S … S+L−1, the ODE elsewhere).
+  const windowArg = process.argv.includes('--window') ? argument('window', '').split(',').map(Number) : undefined;
+  const sdeWindow = windowArg ? { start: windowArg[0] as number, length: windowArg[1] as number } : undefined;
+  const policy = createFlowPolicy({
+    generator,
+    ...(beta > 0 ? { reference: copyOf(base) } : {}),
+    steps: 10,
+    noiseLevel: Number(argument('noise', '0.7')),
+    sameStartNoise: !process.argv.includes('--independent-start'),
+    finalStep: argument('final', 'sde') as 'euler' | 'sde',
+    ...(sdeWindow ? { sdeWindow } : {}),
+  });
   const config = {
     seed,
     maxSteps: steps,
@@ -188,6 +199,7 @@ await runMain(async () => {
       ...settings,
       noise: Number(argument('noise', '0.7')),
       final_step: argument('final', 'sde'),
+      sde_window: sdeWindow ?? 'every step',
       held_out: held.length,
       oracle_before: before,
       oracle_after: result.evaluations[result.evaluations.length - 1]?.metrics['eval/reward'],
