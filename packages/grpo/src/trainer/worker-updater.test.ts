@@ -36,6 +36,17 @@ describe('update in a worker thread', () => {
     expect(weights(inWorker)).toEqual(weights(sequential));
   });
 
+  it('trains the same sdeWindow in the worker as in the thread', async () => {
+    const windowed = () => createFlowPolicy({ generator: createFlowGenerator(generatorConfig), steps: 4, sdeWindow: { start: 1, length: 2 } });
+    const sequential = windowed();
+    const a = await new GRPOTrainer({ policy: sequential, reward: brightness, prompts, config: { ...config, maxSteps: 2, outputDir: join(folder, 'wa'), saveSteps: 1 } }).train();
+    const inWorker = windowed();
+    const b = await new GRPOTrainer({ policy: inWorker, reward: brightness, prompts, config: { ...config, maxSteps: 2, outputDir: join(folder, 'wb'), saveSteps: 1, updateInWorker: true } }).train();
+    expect(b.history.map(withoutTimes)).toEqual(a.history.map(withoutTimes));
+    expect(weights(inWorker)).toEqual(weights(sequential));
+    expect(weights(inWorker)).not.toEqual(weights(windowed()));
+  });
+
   it('pipelines sampling one update behind, and resumes bit for bit', async () => {
     // Checkpoints after steps 2 and 4 drain the pipeline; steps 2 and 4 were sampled while an update ran.
     const straight = newPolicy();
