@@ -86,6 +86,22 @@ describe('checkpoints', () => {
     optimizer.dispose();
   });
 
+  it('switches the parameter-free position bias on load: same weights, ALiBi in the attention', async () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
+    const directory = join(root, 'alibi-switch');
+    await saveCheckpoint({ directory, model });
+    const plain = (await loadCheckpoint({ directory, kind: 'flex-judge' })).model;
+    const switched = (await loadCheckpoint({ directory, kind: 'flex-judge', positionBias: 'alibi' })).model;
+    expect(plain.config.positionBias).toBe('none');
+    expect(switched.config.positionBias).toBe('alibi');
+    expect(await values(switched)).toEqual(await values(model));
+    const score = (m: FlexJudgeModel) => m.scoreCompletions(examples).map((r) => r.sum);
+    expect(score(plain)).toEqual(score(model));
+    expect(score(switched)).not.toEqual(score(model));
+    await expect(loadCheckpoint({ directory, positionBias: 'rope' as 'alibi' })).rejects.toThrow(/positionBias/);
+    for (const m of [model, plain, switched]) m.dispose();
+  });
+
   it('overwrites atomically and leaves no temporary folders', async () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
     const directory = join(root, 'atomic');

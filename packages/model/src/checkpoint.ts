@@ -190,6 +190,11 @@ export const loadCheckpointOptionsSchema = z.object({
   directory: z.string().min(1),
   /** Fail with `checkpoint_wrong_kind` unless the checkpoint holds this kind. */
   kind: z.enum(['flex-judge', 'bradley-terry']).optional(),
+  /**
+   * Switch the text position bias of the loaded model (`'alibi'` or `'none'`). It has no parameters, so the weights
+   * load unchanged and fine-tuning adapts them (docs/model.md). Default: the checkpoint's own.
+   */
+  positionBias: z.enum(['none', 'alibi']).optional(),
 });
 /** Input of {@link loadCheckpoint}. */
 export type LoadCheckpointOptions = z.input<typeof loadCheckpointOptionsSchema>;
@@ -199,7 +204,7 @@ export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'f
 export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'bradley-terry' }): Promise<LoadedCheckpoint<BradleyTerryModel>>;
 export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<LoadedCheckpoint>;
 export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<LoadedCheckpoint> {
-  const { directory, kind } = parseOptions(loadCheckpointOptionsSchema, options, 'loadCheckpoint options');
+  const { directory, kind, positionBias } = parseOptions(loadCheckpointOptionsSchema, options, 'loadCheckpoint options');
   let raw: string;
   try {
     raw = await readFile(join(directory, 'config.json'), 'utf8');
@@ -223,7 +228,7 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
   if (!parsed.success) {
     throw new CheckpointError('checkpoint_corrupt', `config.json of ${directory} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  const config = parsed.data;
+  const config = positionBias === undefined ? parsed.data : { ...parsed.data, model: { ...parsed.data.model, positionBias } };
   const tokenizer = Tokenizer.fromJSON(config.tokenizer);
   const model: CheckpointModel =
     config.kind === 'flex-judge'

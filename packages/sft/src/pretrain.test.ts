@@ -67,6 +67,28 @@ describe('pretrain', () => {
     });
   });
 
+  it('intent distractors: the prompt and intent of one pair over the media and evidence of the next', () => {
+    const pairs = drawWorldPairs({ seed: 3, split: 'train', count: 5, size: 16 });
+    const mix = { questionsPerPair: 0, checks: false, descriptions: false } as const;
+    const plain = pretrainExamples(pairs, mix);
+    const withDistractors = pretrainExamples(pairs, { ...mix, intentDistractors: true });
+    expect(withDistractors).toHaveLength(plain.length + pairs.length);
+    pairs.forEach((p, i) => {
+      const other = pairs[(i + 1) % pairs.length]!;
+      const mismatched = (e: (typeof plain)[number]) => e.prompt === p.record.prompt && e.media[0] === other.a;
+      expect(plain.filter(mismatched)).toHaveLength(0);
+      const [e, ...more] = withDistractors.filter(mismatched);
+      expect(more).toHaveLength(0);
+      if (!e) throw new Error('no distractor example');
+      expect(e.open).toBe(true);
+      expect(e.prompt).toBe(p.record.prompt);
+      expect(e.media[1]).toBe(other.b);
+      const { evidence, rest } = splitEvidence(e.completion);
+      expect(rest).toBe(`${checkExample(p.record, p.a, p.record.a.scene).completion.split('\n')[0]}\n`);
+      expect(evidence).toContain(splitEvidence(checkExample(other.record, other.a, other.record.a.scene).completion).evidence.replace('evidence:', 'evidence 1:'));
+    });
+  });
+
   it('trains, measures caption accuracy on generated descriptions and saves the base checkpoint', async () => {
     const out = mkdtempSync(join(tmpdir(), 'pretrain-'));
     const report = await pretrain({ out, preset: 'tiny', pairs: 6, evalImages: 4, imageSize: 16, trainer: { maxSteps: 3, batchSize: 8, saveFinal: false } });

@@ -33,6 +33,12 @@ export const pretrainOptionsSchema = z.object({
   checks: z.boolean().default(true),
   /** Intent examples (evidence, prompt, the intent line; open) of each image and of the pair. Default true. */
   intents: z.boolean().default(true),
+  /**
+   * Intent examples whose evidence belongs to another pair's images (the prompt of pair i, the media and evidence of
+   * pair i + 1): only the prompt tells the intent, so the model cannot restate it by copying the evidence lines, the
+   * shortcut the judge took when writing intents in full traces (docs/sft.md, session 4). Default false.
+   */
+  intentDistractors: z.boolean().default(false),
   /** Descriptions of each image and of the pair (the perception examples). Default true. */
   descriptions: z.boolean().default(true),
   /**
@@ -46,6 +52,11 @@ export const pretrainOptionsSchema = z.object({
   checkRate: z.number().min(0).max(1).default(1),
   /** Start from this checkpoint's weights and tokenizer (a second pretraining phase) instead of from scratch. */
   initFrom: z.string().min(1).optional(),
+  /**
+   * Switch the text position bias of the `initFrom` model (`'alibi'`: ALiBi, docs/model.md; it has no parameters, so
+   * the phase adapts the weights to it). From scratch, set it in `modelConfig` instead. Default: the checkpoint's own.
+   */
+  positionBias: z.enum(['none', 'alibi']).optional(),
   /** Offset of the world draw (a later phase can draw fresh pairs). Default 0. */
   drawOffset: z.number().int().min(0).default(0),
   /** SFT config overrides (learning rate, steps, batch size…); `outputDir` defaults to `out`. */
@@ -76,7 +87,7 @@ export interface PretrainResult {
 }
 
 /** Which kinds of pretraining example a phase draws, and how many (the mix options of {@link pretrainOptionsSchema}). */
-export type PretrainMix = Partial<Pick<z.output<typeof pretrainOptionsSchema>, 'questionsPerPair' | 'checks' | 'checkRate' | 'intents' | 'descriptions' | 'aggregation' | 'aggregationEvidence'>>;
+export type PretrainMix = Partial<Pick<z.output<typeof pretrainOptionsSchema>, 'questionsPerPair' | 'checks' | 'checkRate' | 'intents' | 'intentDistractors' | 'descriptions' | 'aggregation' | 'aggregationEvidence'>>;
 
 /** The pretraining examples of a list of world pairs (descriptions, pair descriptions, grounded questions, checks). */
 export function pretrainExamples(pairs: readonly WorldPair[], options: PretrainMix = {}): JudgeExample[] {
@@ -103,6 +114,8 @@ export function pretrainExamples(pairs: readonly WorldPair[], options: PretrainM
       out.push(intentExample(record, p.a, record.a.scene), intentExample(record, p.b, record.b.scene));
       out.push(i % 2 === 0 ? pairIntentExample(record, p.a, p.b, record.a.scene, record.b.scene) : pairIntentExample(record, p.b, p.a, record.b.scene, record.a.scene));
     }
+    const other = pairs[(i + 1) % pairs.length];
+    if (options.intentDistractors && other && pairs.length > 1) out.push(pairIntentExample(record, other.a, other.b, other.record.a.scene, other.record.b.scene));
   });
   return out;
 }
@@ -150,7 +163,7 @@ export function captionAccuracy(model: FlexJudgeModel, items: readonly { media: 
  */
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const o = parseSftOptions(pretrainOptionsSchema, options, 'pretrain options');
-  const mix: PretrainMix = { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence };
+  const mix: PretrainMix = { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents, intentDistractors: o.intentDistractors, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence };
   await initBackend();
   const heldOut = drawWorldPairs({ seed: o.seed + 1, split: 'test', count: Math.ceil(o.evalImages / 2), size: o.imageSize });
   const config: SFTConfigInput = { outputDir: o.out, seed: o.seed, learningRate: 2e-3, warmupSteps: 50, batchSize: 16, numTrainEpochs: 1, loggingSteps: 20, saveSteps: 200, saveTotalLimit: 2, ...o.trainer } as SFTConfigInput;
@@ -167,7 +180,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   } else {
     const train = drawWorldPairs({ seed: o.seed, split: 'train', count: o.pairs, size: o.imageSize, start: o.drawOffset });
     if (o.initFrom) {
-      const loaded = await loadCheckpoint({ directory: o.initFrom, kind: 'flex-judge' });
+      const loaded = await loadCheckpoint({ directory: o.initFrom, kind: 'flex-judge', ...(o.positionBias ? { positionBias: o.positionBias } : {}) });
       loaded.optimizer?.dispose();
       model = loaded.model;
       model.layout = 'evidence-first';
@@ -201,7 +214,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   };
   writeFileSync(
     join(o.out, 'pretrain-report.json'),
-    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, ...mix, initFrom: o.initFrom, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, ...mix, initFrom: o.initFrom, positionBias: o.positionBias, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
   );
   model.dispose();
   return report;
