@@ -8,7 +8,7 @@
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
  *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 1] [--selection random] [--final sde|euler] [--scale group]
- *     [--window all|START,LENGTH]
+ *     [--window all|START,LENGTH] [--no-worker]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -109,6 +109,8 @@ await runMain(async () => {
   // `--window S,L` (or `all`): the policy's sdeWindow, the SDE only on sampler steps S … S+L−1 and the ODE elsewhere.
   const windowText = argument('window', 'all');
   const windowParts = windowText === 'all' ? undefined : windowText.split(',').map(Number);
+  // `--no-worker`: the update on the main thread (one core; the step is then sampling + judging + update).
+  const inWorker = !process.argv.includes('--no-worker');
   const sdeWindow = windowParts ? { start: windowParts[0] as number, length: windowParts[1] as number } : undefined;
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
   await mkdir(out, { recursive: true });
@@ -125,6 +127,7 @@ await runMain(async () => {
     ...common,
     finalStep,
     sdeWindow: sdeWindow ? `${sdeWindow.start},${sdeWindow.length}` : 'all',
+    updateInWorker: inWorker,
     flex_judge: flexCheckpoint ?? 'stand-in: simulated Flex judge on pixels',
     bt_reward: btCheckpoint ?? 'stand-in: scalar utility of the same perception',
   };
@@ -219,7 +222,7 @@ await runMain(async () => {
             groupSize: s.groupSize,
             ...common,
             evalSteps: Math.max(1, Math.floor(s.steps / 3)),
-            updateInWorker: true,
+            updateInWorker: inWorker,
           },
           callbacks: [
             {
@@ -227,7 +230,7 @@ await runMain(async () => {
                 if (step % 5 === 0) {
                   console.log(
                     `  ${modality} ${arm} seed ${seed} step ${step}: reward ${m.reward?.toFixed(3)} ±${m.reward_std?.toFixed(3)} clip ${m['clip_ratio/region_mean']?.toFixed(3)} approx_kl ${m.approx_kl?.toExponential(1)} ` +
-                      `sampling ${m['time/sampling']?.toFixed(1)} s, judging ${m['time/judging']?.toFixed(1)} s, update ${m['time/update']?.toFixed(1)} s (worker), step ${m['time/step']?.toFixed(1)} s`,
+                      `sampling ${m['time/sampling']?.toFixed(1)} s, judging ${m['time/judging']?.toFixed(1)} s, update ${m['time/update']?.toFixed(1)} s${inWorker ? ' (worker)' : ''}, step ${m['time/step']?.toFixed(1)} s`,
                   );
                 }
               },
