@@ -70,6 +70,21 @@ runMain(async () => {
         const side = (v: string) => Math.sign(Number(v) - 5);
         if (key.startsWith('criterion') && /^\s?\d+$/.test(decisive.truth) && /^\s?\d+$/.test(decisive.guess)) add(`${key} [side]`, side(decisive.guess) === side(decisive.truth));
       }
+      // The first token of each candidate's "have" column: the lookup in its evidence line. A column that carries
+      // ", wanted …" differs from the requirement (the candidate falls short), so copying the intent gets it wrong.
+      if (key.startsWith('criterion')) {
+        const columns = line.split(' | ');
+        let offset = 0;
+        const starts = columns.map((c) => ((offset += c.length + 3), offset - c.length - 3));
+        [1, 2].forEach((k) => {
+          const start = starts[k];
+          const column = columns[k];
+          if (start === undefined || column === undefined || k >= columns.length - 1) return;
+          let at = 0;
+          const first = pending.find((p) => ((at += p.truth.length), at > start && p.truth.trim() !== ''));
+          if (first) add(`have ${key.split(' ')[1]} ${column.includes('wanted') ? 'short' : 'meets'} [first]`, first.right);
+        });
+      }
       pending = [];
       line = '';
     };

@@ -44,6 +44,24 @@ describe('FlexJudgeModel', () => {
     }
   });
 
+  it('marks the first token of each criterion column that falls short, and weights it by shortfallWeight', () => {
+    const text = 'intent: 1 red square\ncriterion: Correct exposure | overexposed, wanted well exposed | well exposed | 1\ncriterion: Count | 2 red square, wanted 1 red square | 1 red square | 2\n';
+    for (const layout of ['prompt-first', 'evidence-first'] as const) {
+      const seq = encodeSequence(tokenizer, 'a red square', text, layout);
+      const marked = seq.shortfallMask.flatMap((m, t) => (m ? [tokenizer.textOf(seq.ids[t + 1] as number)] : []));
+      expect(marked.map((p) => p.trim())).toEqual(['overexposed'.slice(0, marked[0]!.trim().length), '2']);
+      expect(seq.shortfallMask.every((m, t) => !m || seq.lossMask[t])).toBe(true);
+    }
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 1 });
+    const example = { media: [solidImage(0.9, 0.1, 0.1), solidImage(0.5, 0.5, 0.5)], prompt: 'a red square', completion: text };
+    const plain = model.prepareBatch([example]);
+    const weighted = model.prepareBatch([example], { shortfallWeight: 5 });
+    const diff = (weighted.weights.arraySync() as number[][])[0]!.map((w, t) => w - ((plain.weights.arraySync() as number[][])[0]![t] as number));
+    expect(diff.filter((d) => d !== 0)).toEqual([4, 4]);
+    for (const b of [plain, weighted]) b.dispose();
+    model.dispose();
+  });
+
   it('masks the prompt: log-probs do not count prompt tokens, and the loss trains', () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 1 });
     const batch = model.prepareBatch(examples());

@@ -50,7 +50,7 @@ export interface PreparedBatch {
   readonly targets: tf.Tensor2D;
   /** 1 where the target is part of the assessment `[B, T]`. */
   readonly lossMask: tf.Tensor2D;
-  /** Loss weights `[B, T]`: the mask, with score/winner tokens weighted by `scoreWeight`. */
+  /** Loss weights `[B, T]`: the mask, with score/winner tokens weighted by `scoreWeight` and shortfall tokens by `shortfallWeight`. */
   readonly weights: tf.Tensor2D;
   /** Number of trained target tokens. */
   readonly tokenCount: number;
@@ -206,11 +206,15 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     return this.backbone.params;
   }
 
-  /** Tokenises examples into padded tensors. `scoreWeight` (default 1) weights score and winner tokens. */
-  prepareBatch(examples: readonly JudgeExample[], options: { scoreWeight?: number; layout?: SequenceLayout } = {}): PreparedBatch {
+  /**
+   * Tokenises examples into padded tensors. `scoreWeight` (default 1) weights score and winner tokens;
+   * `shortfallWeight` (default 1) the first token of a criterion column that falls short of the requirement.
+   */
+  prepareBatch(examples: readonly JudgeExample[], options: { scoreWeight?: number; shortfallWeight?: number; layout?: SequenceLayout } = {}): PreparedBatch {
     if (examples.length === 0) throw new ModelError('shape_error', 'empty batch');
     const layout = options.layout ?? this.layout;
     const scoreWeight = options.scoreWeight ?? 1;
+    const shortfallWeight = options.shortfallWeight ?? 1;
     const encoded = examples.map((e) => encodeSequence(this.tokenizer, e.prompt, e.completion, layout, e.open ? { open: true } : {}));
     const length = Math.max(...encoded.map((e) => e.ids.length)) - 1;
     if (length > this.config.maxTextLength) throw new ModelError('shape_error', `a sequence of ${length + 1} tokens exceeds maxTextLength ${this.config.maxTextLength}`);
@@ -225,7 +229,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
         input[i * length + t] = e.ids[t] as number;
         targets[i * length + t] = e.ids[t + 1] as number;
         mask[i * length + t] = e.lossMask[t] as number;
-        weights[i * length + t] = (e.lossMask[t] as number) * (e.scoreMask[t] ? scoreWeight : 1);
+        weights[i * length + t] = (e.lossMask[t] as number) * (e.scoreMask[t] ? scoreWeight : 1) * (e.shortfallMask[t] ? shortfallWeight : 1);
         tokenCount += e.lossMask[t] as number;
       }
     });

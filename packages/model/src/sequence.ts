@@ -42,6 +42,35 @@ export interface EncodedSequence {
   readonly lossMask: number[];
   /** `scoreMask[t]` is 1 when `ids[t + 1]` is a score or winner token. */
   readonly scoreMask: number[];
+  /**
+   * `shortfallMask[t]` is 1 when `ids[t + 1]` is the first token of a criterion's candidate column that falls short of
+   * the requirement (the column carries `, wanted …`): the token where the judge must read a flaw from the evidence
+   * instead of restating the requirement.
+   */
+  readonly shortfallMask: number[];
+}
+
+/** Index of the first non-blank token of each column of a `criterion:` line that falls short (`, wanted `). */
+function shortfallStarts(pieces: readonly string[], first: number, last: number): number[] {
+  const line = pieces.slice(first, last).join('');
+  if (!line.startsWith('criterion: ')) return [];
+  const columns = line.split(' | ');
+  const marked: number[] = [];
+  let start = 0;
+  columns.forEach((column, k) => {
+    const columnStart = start;
+    start += column.length + 3;
+    if (k === 0 || k === columns.length - 1 || !column.includes(', wanted ')) return;
+    let end = 0;
+    for (let i = first; i < last; i++) {
+      end += (pieces[i] as string).length;
+      if (end > columnStart && (pieces[i] as string).trim() !== '') {
+        marked.push(i);
+        return;
+      }
+    }
+  });
+  return marked;
 }
 
 const scorePiece = /^ ?\d+$/;
@@ -77,8 +106,16 @@ export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion:
     const next = ids[t + 2];
     return lossMask[t] && !tokenizer.isSpecial(id) && scorePiece.test(tokenizer.textOf(id)) && next !== undefined && tokenizer.textOf(next) === '\n' ? 1 : 0;
   });
+  const pieces = ids.map((id) => (tokenizer.isSpecial(id) ? '' : tokenizer.textOf(id)));
+  const shortfallMask = lossMask.map(() => 0);
+  let lineStart = 0;
+  ids.forEach((id, i) => {
+    if (!tokenizer.isSpecial(id) && pieces[i] !== '\n') return;
+    for (const j of shortfallStarts(pieces, lineStart, i)) if (j >= 1 && lossMask[j - 1]) shortfallMask[j - 1] = 1;
+    lineStart = i + 1;
+  });
   if (ids.length < 2) throw new ModelError('shape_error', 'empty sequence');
-  return { ids, lossMask, scoreMask };
+  return { ids, lossMask, scoreMask, shortfallMask };
 }
 
 /** Ids that start generation in a layout (the prefix the model reads before writing). */

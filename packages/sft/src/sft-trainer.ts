@@ -23,6 +23,12 @@ import { SftError } from './errors';
 export const sftConfigSchema = trainerConfigSchema.extend({
   /** Loss weight of score and winner tokens relative to the other assessment tokens. Default 2 (TFJS.md: helped). */
   scoreWeight: z.number().positive().default(2),
+  /**
+   * Loss weight of the first token of a criterion column that falls short of the requirement (`…, wanted …`): the
+   * rare tokens where the judge must read a flaw from the evidence instead of restating the requirement
+   * (docs/sft.md, session 4). Default 1 (no extra weight).
+   */
+  shortfallWeight: z.number().positive().default(1),
 });
 /** Input of {@link sftConfigSchema}. */
 export type SFTConfigInput = z.input<typeof sftConfigSchema>;
@@ -68,14 +74,14 @@ export class SFTTrainer {
     this.model = options.model;
     options.trainDataset.forEach((e, i) => checkExample(e, i, 'trainDataset'));
     (options.evalDataset ?? []).forEach((e, i) => checkExample(e, i, 'evalDataset'));
-    const { scoreWeight, ...loopConfig } = this.config;
+    const { scoreWeight, shortfallWeight, ...loopConfig } = this.config;
     const model = this.model;
     const task: TrainingTask<JudgeExample> = {
       model,
       // Same number and kind of candidates, and similar lengths (a short description padded to a long trace wastes compute).
       batchKey: (e) => `${e.media.length}:${e.media.some((m) => 'frames' in m) ? 'video' : 'image'}:${e.completion.length + e.prompt.length > 400 ? 'long' : 'short'}`,
       loss(examples: readonly JudgeExample[], context: LossContext): tf.Scalar {
-        const batch = model.prepareBatch(examples, { scoreWeight });
+        const batch = model.prepareBatch(examples, { scoreWeight, shortfallWeight });
         context.defer(() => batch.dispose());
         context.tokens(batch.tokenCount);
         const logits = model.logits(batch);
