@@ -3,7 +3,8 @@
  * = mean brightness × SIGN, IT updates of 4 prompts × G (default 64) with an SGD-like step (Adam ε = 1, LR default
  * 0.1; try 10), each followed by E[reward] on fresh sampling seeds (the same seeds before and after) and on the ODE.
  * FINAL=euler|sde (the policy's last step), PRE=1 (the reward reads the last stochastic latent x_{K−1} instead of the
- * sample), F / SEL (trainStepFraction / trainStepSelection), K (steps), A (noise level), GSEED.
+ * sample; with WINDOW, the latent right after the window), F / SEL (trainStepFraction / trainStepSelection), K (steps), A (noise
+ * level), GSEED, WINDOW=START,LENGTH (the policy's sdeWindow: the SDE only on those steps, the ODE elsewhere).
  *
  *   FINAL=euler SIGN=-1 LR=10 node --conditions=@flex/source --import tsx scripts/final-step-check.ts
  *
@@ -15,17 +16,19 @@ import { createFlowGenerator, initBackend, runMain, tf } from '@flex/model';
 import { createFlowPolicy, grpoConfigSchema, grpoUpdate, groupAdvantages } from '../src/index';
 const brightness = (m: Media) => { const d = (m as RgbImage).data; return d.reduce((a, b) => a + b, 0) / d.length; };
 const PRE = process.env.PRE === '1';
-// PRE=1: the reward reads the last stochastic latent x_{K-1} (before the deterministic final step) instead of the sample.
+const WINDOW = process.env.WINDOW ? process.env.WINDOW.split(',').map(Number) : undefined;
+// PRE=1: the reward reads the last stochastic latent x_{K-1} (before the deterministic final step) instead of the sample;
+// with WINDOW, the latent the window ends on, x_{start+length} (before the ODE steps after it).
 const rewardOf = (r: { sample: Media; state: { latents: readonly Float32Array[] } }) => {
   if (!PRE) return brightness(r.sample);
-  const l = r.state.latents[r.state.latents.length - 2] as Float32Array;
+  const l = r.state.latents[WINDOW ? (WINDOW[0] as number) + (WINDOW[1] as number) : r.state.latents.length - 2] as Float32Array;
   let s = 0; for (const v of l) s += (v + 1) / 2; return s / l.length;
 };
 await runMain(async () => {
   await initBackend();
   const sign = Number(process.env.SIGN ?? 1);
   const generator = createFlowGenerator({ modality: 'image', size: 8, channels: 8, embeddingDim: 8, promptBuckets: 16, seed: Number(process.env.GSEED ?? 5) });
-  const policy = createFlowPolicy({ generator, steps: Number(process.env.K ?? 10), noiseLevel: Number(process.env.A ?? 0.7), finalStep: (process.env.FINAL ?? 'sde') as 'euler' | 'sde' });
+  const policy = createFlowPolicy({ generator, steps: Number(process.env.K ?? 10), noiseLevel: Number(process.env.A ?? 0.7), finalStep: (process.env.FINAL ?? 'sde') as 'euler' | 'sde', ...(WINDOW ? { sdeWindow: { start: WINDOW[0] as number, length: WINDOW[1] as number } } : {}) });
   const prompts = ['a', 'b', 'c', 'd'];
   const G = Number(process.env.G ?? 64);
   const evalR = async (seed: number) => {
