@@ -4,7 +4,7 @@
 // intent restated exactly, each evidence line exact, accuracy when both evidences are exact, share of "Image 1"
 // verdicts (position bias), agreement with the teacher. Prints three outputs beside the teacher's, then one JSON line.
 //   node ../../scripts/run-ts.mjs bench/diagnose-judge.ts --base <checkpoint> [--root /tmp/flex-diag] [--out DIR]
-//        [--train 3000] [--steps 300] [--lr 1.5e-3] [--mix 0.5] [--intent 0.5] [--save N] [--score-weight 2] [--shortfall-weight 1]
+//        [--train 3000] [--steps 300] [--lr 1.5e-3] [--mix 0.5] [--intent 0.5] [--lookup 0] [--save N] [--score-weight 2] [--shortfall-weight 1]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Media, type PairwiseAssessment, decodeCompact, encodeCompact } from '@flex/criteria';
@@ -37,6 +37,7 @@ runMain(async () => {
       filter: 'correct',
       descriptionMix: Number(arg('mix', '0.5')),
       intentMix: Number(arg('intent', '0.5')),
+      lookupMix: Number(arg('lookup', '0')),
       evalShare: 0,
       seed: 0,
       config: { maxSteps: Number(arg('steps', '300')), saveSteps: Number(arg('save', '100000')), saveTotalLimit: 20, batchSize: 12, learningRate: Number(arg('lr', '1.5e-3')), warmupSteps: 20, loggingSteps: 20, scoreWeight: Number(arg('score-weight', '2')), shortfallWeight: Number(arg('shortfall-weight', '1')) },

@@ -4,13 +4,13 @@
 // or call it equal, and the overall line — both every token and the line's decisive last token (a criterion's score,
 // a verdict's or the overall winner), and [names]: the image a verdict or the overall line names (the decision
 // itself). Also token accuracy by position, to see whether late positions are weaker.
-//   node ../../scripts/run-ts.mjs bench/forced-steps.ts --judge <checkpoint> --data <dataset folder> [--pairs 64]
+//   node ../../scripts/run-ts.mjs bench/forced-steps.ts --judge <checkpoint> --data <dataset folder> [--pairs 64] [--blocks]
 // Prints one line per bucket, then one JSON object.
 import { type Media, encodeCompact } from '@flex/criteria';
 import { initBackend, loadCheckpoint, runMain } from '@flex/model';
 import { forcedPredictions } from './teacher-forcing';
 import { SimulatedTeacher } from '@flex/synth';
-import { loadPairs } from '@flex/sft';
+import { aggregationExamples, loadPairs } from '@flex/sft';
 
 const arg = (name: string, fallback?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,7 +41,10 @@ runMain(async () => {
   const examples = pairs.flatMap((p, i) => {
     const swapped = i % 2 === 1;
     const trace = teacher.assessRecord(p.record, swapped);
-    return trace.ok ? [{ media: (swapped ? [p.b, p.a] : [p.a, p.b]) as Media[], prompt: p.record.prompt, completion: encodeCompact(trace.assessment) }] : [];
+    if (!trace.ok) return [];
+    // --blocks: the trace's category blocks with its intent and evidence in front (text only), as the block phases train them.
+    if (process.argv.includes('--blocks')) return aggregationExamples(encodeCompact(trace.assessment), { withEvidence: true }).slice(1);
+    return [{ media: (swapped ? [p.b, p.a] : [p.a, p.b]) as Media[], prompt: p.record.prompt, completion: encodeCompact(trace.assessment) }];
   });
   const buckets = new Map<string, [number, number]>();
   const add = (key: string, right: boolean) => {

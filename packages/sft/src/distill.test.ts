@@ -61,6 +61,15 @@ describe('distill', () => {
     expect(built.traces).toBe(third.kept.correct);
     expect(built.descriptions).toBe(Math.round(0.5 * built.traces));
     expect(built.examples.every((e) => e.media.length === 2)).toBe(true);
+    const withLookups = judgeExamples({ pairs, traces: all, filter: 'correct', descriptionMix: 0.5, useReverse: false, lookupMix: 1 });
+    const lookups = withLookups.examples.slice(built.examples.length);
+    expect(withLookups.examples.slice(0, built.examples.length)).toEqual(built.examples);
+    expect(lookups).toHaveLength(built.traces);
+    for (const e of lookups) {
+      expect(e).toMatchObject({ media: [], prompt: '', open: true });
+      expect(e.completion).toMatch(/^intent: [^\n]*\nevidence 1: [^\n]*\nevidence 2: [^\n]*\ncategory [A-Z]: /);
+      expect(e.completion).toContain(', wanted ');
+    }
   });
 
   it('counts teacher failures and rejects bad options', async () => {

@@ -104,6 +104,36 @@ export function aggregationExamples(text: string, options: { withEvidence?: bool
     .map((completion) => ({ media: [], prompt: '', completion, open: true }));
 }
 
+/**
+ * Lookup blocks of a compact pairwise trace: for each category in which a candidate falls short of a requirement (a
+ * criterion column carrying `, wanted …`), its intent and evidence lines, the category header and all its criterion
+ * lines — no verdict. They teach the step the judge failed to learn inside full traces and category blocks (docs/sft.md,
+ * session 4): reading from a candidate's evidence line whether a flaw is there, instead of restating the requirement.
+ * Train them with the SFT config's `shortfallWeight`.
+ */
+export function lookupBlocks(text: string): string[] {
+  const context = traceOpening(text);
+  const blocks: string[] = [];
+  let header: string | undefined;
+  let criteria: string[] = [];
+  const close = () => {
+    if (header && criteria.some((l) => l.includes(', wanted '))) blocks.push(`${[...context, header, ...criteria].join('\n')}\n`);
+    criteria = [];
+  };
+  for (const line of text.split('\n')) {
+    if (line.startsWith('category ')) {
+      close();
+      header = line;
+    } else if (line.startsWith('criterion: ') && header) criteria.push(line);
+    else if (line.startsWith('verdict ') || line.startsWith('overall: ')) {
+      close();
+      header = undefined;
+    }
+  }
+  close();
+  return blocks;
+}
+
 /** One group of a description: "2 large red circle top left". */
 export interface DescribedGroup {
   readonly count: number;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, splitEvidence } from '@flex/model';
 import { pretrain, pretrainExamples } from './pretrain';
-import { checkExample, intentExample } from './examples';
+import { checkExample, intentExample, lookupBlocks } from './examples';
 import { drawWorldPairs } from './world';
 import { SftError } from './errors';
 
@@ -65,6 +65,35 @@ describe('pretrain', () => {
       expect(evidence).toBe(splitEvidence(check.completion).evidence);
       expect(intents.some((e) => e.media.length === 2 && e.prompt === pairs[i]!.record.prompt)).toBe(true);
     });
+  });
+
+  it('lookup blocks: intent and evidence, then every criterion of each category where a candidate falls short', () => {
+    const text = [
+      'intent: 1 red square',
+      'evidence 1: 1 red square center, light flat background, dim',
+      'evidence 2: 1 red square center, light flat background',
+      'category A: Semantic Alignment & Accuracy',
+      'criterion: One red square | 1 red square | 1 red square | 5',
+      'verdict A: both are equal on alignment | 1',
+      'category B: Image Quality & Realism',
+      'criterion: Sharp edges | sharp | sharp | 5',
+      'criterion: Correct exposure | dim, wanted well exposed | well exposed | 1',
+      'verdict B: Image 2 is better on correct exposure: well exposed against dim | 2',
+      'overall: Image 2 wins mainly on quality | 2',
+      '',
+    ].join('\n');
+    const blocks = lookupBlocks(text);
+    expect(blocks).toEqual([`${[...text.split('\n').slice(0, 3), ...text.split('\n').slice(6, 9)].join('\n')}\n`]);
+    const pairs = drawWorldPairs({ seed: 3, split: 'train', count: 6, size: 16 });
+    const examples = pretrainExamples(pairs, { questionsPerPair: 0, checks: false, intents: false, descriptions: false, lookups: true });
+    expect(examples.length).toBeGreaterThan(0);
+    for (const e of examples) {
+      expect(e).toMatchObject({ media: [], prompt: '', open: true });
+      const lines = e.completion.trimEnd().split('\n');
+      expect(lines.slice(0, 4).map((l) => l.split(/[: ]/)[0])).toEqual(['intent', 'evidence', 'evidence', 'category']);
+      expect(lines.slice(4).every((l) => l.startsWith('criterion: '))).toBe(true);
+      expect(lines.some((l) => l.includes(', wanted '))).toBe(true);
+    }
   });
 
   it('intent distractors: the prompt and intent of one pair over the media and evidence of the next', () => {

@@ -5,7 +5,7 @@ import { encodeCompact, type Media } from '@flex/criteria';
 import { FlexJudgeModel, type JudgeExample, type MetricsEntry, type TrainerCallbacks, buildJudgeTokenizer, initBackend, loadCheckpoint, saveCheckpoint, splitEvidence } from '@flex/model';
 import { type Scene, SimulatedTeacher, describeScene } from '@flex/synth';
 import { parseSftOptions } from './errors';
-import { type CaptionAccuracy, aggregationExamples, checkExample, compareDescriptions, descriptionExample, intentExample, pairDescriptionExample, pairIntentExample, questionExamples } from './examples';
+import { type CaptionAccuracy, aggregationExamples, lookupBlocks, checkExample, compareDescriptions, descriptionExample, intentExample, pairDescriptionExample, pairIntentExample, questionExamples } from './examples';
 import { SFTTrainer, type SFTConfigInput } from './sft-trainer';
 import { type WorldPair, drawWorldPairs } from './world';
 
@@ -46,6 +46,11 @@ export const pretrainOptionsSchema = z.object({
    * step, then each category's criteria → verdict ({@link aggregationExamples}). Default 0 (none).
    */
   aggregation: z.number().int().min(0).default(0),
+  /**
+   * Lookup blocks per pair ({@link lookupBlocks}: the intent and evidence lines, then the criteria of each category in
+   * which a candidate falls short; text only, open), cut from the simulated teacher's trace. Default false.
+   */
+  lookups: z.boolean().default(false),
   /** Put the trace's intent and evidence lines in front of each category block. Default false. */
   aggregationEvidence: z.boolean().default(false),
   /** Share of pairs that get a check (checks are long: ~330 tokens against ~30 for a description). Default 1. */
@@ -87,13 +92,13 @@ export interface PretrainResult {
 }
 
 /** Which kinds of pretraining example a phase draws, and how many (the mix options of {@link pretrainOptionsSchema}). */
-export type PretrainMix = Partial<Pick<z.output<typeof pretrainOptionsSchema>, 'questionsPerPair' | 'checks' | 'checkRate' | 'intents' | 'intentDistractors' | 'descriptions' | 'aggregation' | 'aggregationEvidence'>>;
+export type PretrainMix = Partial<Pick<z.output<typeof pretrainOptionsSchema>, 'questionsPerPair' | 'checks' | 'checkRate' | 'intents' | 'intentDistractors' | 'descriptions' | 'aggregation' | 'aggregationEvidence' | 'lookups'>>;
 
 /** The pretraining examples of a list of world pairs (descriptions, pair descriptions, grounded questions, checks). */
 export function pretrainExamples(pairs: readonly WorldPair[], options: PretrainMix = {}): JudgeExample[] {
   const rate = options.checkRate ?? 1;
   const out: JudgeExample[] = [];
-  const teacher = (options.aggregation ?? 0) > 0 ? new SimulatedTeacher() : undefined;
+  const teacher = (options.aggregation ?? 0) > 0 || options.lookups ? new SimulatedTeacher() : undefined;
   pairs.forEach((p, i) => {
     const { record } = p;
     if (options.descriptions ?? true) {
@@ -103,7 +108,9 @@ export function pretrainExamples(pairs: readonly WorldPair[], options: PretrainM
     if (teacher) {
       // The teacher's pairwise trace of the pair (shown in alternating order), cut into its aggregation steps.
       const trace = teacher.assessRecord(record, i % 2 === 1);
-      if (trace.ok) out.push(...aggregationExamples(encodeCompact(trace.assessment), { withEvidence: options.aggregationEvidence ?? false, limit: options.aggregation }));
+      const text = trace.ok ? encodeCompact(trace.assessment) : undefined;
+      if (text && (options.aggregation ?? 0) > 0) out.push(...aggregationExamples(text, { withEvidence: options.aggregationEvidence ?? false, limit: options.aggregation }));
+      if (text && options.lookups) out.push(...lookupBlocks(text).map((completion) => ({ media: [], prompt: '', completion, open: true })));
     }
     const which = i % 2 === 0 ? 'a' : 'b';
     const media = which === 'a' ? p.a : p.b;
@@ -163,7 +170,7 @@ export function captionAccuracy(model: FlexJudgeModel, items: readonly { media: 
  */
 export async function pretrain(options: PretrainOptions): Promise<PretrainResult> {
   const o = parseSftOptions(pretrainOptionsSchema, options, 'pretrain options');
-  const mix: PretrainMix = { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents, intentDistractors: o.intentDistractors, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence };
+  const mix: PretrainMix = { questionsPerPair: o.questionsPerPair, checks: o.checks, checkRate: o.checkRate, intents: o.intents, intentDistractors: o.intentDistractors, descriptions: o.descriptions, aggregation: o.aggregation, aggregationEvidence: o.aggregationEvidence, lookups: o.lookups };
   await initBackend();
   const heldOut = drawWorldPairs({ seed: o.seed + 1, split: 'test', count: Math.ceil(o.evalImages / 2), size: o.imageSize });
   const config: SFTConfigInput = { outputDir: o.out, seed: o.seed, learningRate: 2e-3, warmupSteps: 50, batchSize: 16, numTrainEpochs: 1, loggingSteps: 20, saveSteps: 200, saveTotalLimit: 2, ...o.trainer } as SFTConfigInput;

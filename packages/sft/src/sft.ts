@@ -5,7 +5,7 @@ import { type JudgeExample, type TrainerCallbacks, type TrainResult, createRng, 
 import { type PairRecord, loadCandidateMedia, readAllPairs } from '@flex/synth';
 import { baseImageCheckpoint } from './assets';
 import { SftError, parseSftOptions } from './errors';
-import { pairDescriptionExample, traceExample, traceOpening } from './examples';
+import { lookupBlocks, pairDescriptionExample, traceExample, traceOpening } from './examples';
 import { type TraceFilter, type TraceRecord, keepTrace, readTraces, traceFilterSchema, tracesFileOf } from './distill';
 import { SFTTrainer, type SFTConfigInput } from './sft-trainer';
 
@@ -39,6 +39,12 @@ export interface JudgeExamplesOptions {
    * more practice for the first step of the reasoning at a fifth of a trace's length. Default 0.
    */
   readonly intentMix?: number;
+  /**
+   * Lookup blocks ({@link lookupBlocks}, text only, open) per kept trace, drawn from the kept traces: practice at
+   * reading a flaw from the evidence lines, which full traces alone let the judge unlearn (docs/sft.md, session 4).
+   * Default 0.
+   */
+  readonly lookupMix?: number;
 }
 
 /**
@@ -83,6 +89,11 @@ export function judgeExamples(options: JudgeExamplesOptions): { examples: JudgeE
     const cut = traceOpening(trace.completion);
     if (cut.length > 0) examples.push({ media: trace.media, prompt: trace.prompt, completion: `${cut.join('\n')}\n`, open: true });
   }
+  const lookups = kept.flatMap((e) => lookupBlocks(e.completion));
+  const lookupWanted = Math.round((options.lookupMix ?? 0) * traces);
+  for (let i = 0; i < lookupWanted && lookups.length > 0; i++) {
+    examples.push({ media: [], prompt: '', completion: lookups[Math.floor(rng.next() * lookups.length)] as string, open: true });
+  }
   return { examples, traces, descriptions };
 }
 
@@ -102,6 +113,8 @@ export const sftOptionsSchema = z.object({
   descriptionMix: z.number().min(0).default(0.5),
   /** Open intent examples (a trace cut after its intent and evidence lines) per trace. Default 0. */
   intentMix: z.number().min(0).default(0),
+  /** Lookup blocks (the evidence, then the criteria of a category where a candidate falls short) per trace. Default 0. */
+  lookupMix: z.number().min(0).default(0),
   /** Share of the kept traces held out as the eval set (eval_loss). Default 0.05. */
   evalShare: z.number().min(0).max(0.5).default(0.05),
   /** SFT config overrides; `outputDir` defaults to `out`. */
@@ -139,7 +152,7 @@ export async function sft(options: SftOptions): Promise<SftResult> {
   const traces = readTraces(o.traces ?? tracesFileOf(o.data));
   const rng = createRng(o.seed + 17);
   const evalIds = new Set(traces.filter(() => rng.next() < o.evalShare).map((t) => t.id));
-  const trainSet = judgeExamples({ pairs, traces: traces.filter((t) => !evalIds.has(t.id)), filter: o.filter, descriptionMix: o.descriptionMix, intentMix: o.intentMix, seed: o.seed });
+  const trainSet = judgeExamples({ pairs, traces: traces.filter((t) => !evalIds.has(t.id)), filter: o.filter, descriptionMix: o.descriptionMix, intentMix: o.intentMix, lookupMix: o.lookupMix, seed: o.seed });
   const evalSet = judgeExamples({ pairs, traces: traces.filter((t) => evalIds.has(t.id)), filter: o.filter, descriptionMix: 0, seed: o.seed });
   if (trainSet.traces === 0) throw new SftError('invalid_dataset', `no trace passes the '${o.filter}' filter in ${o.traces ?? tracesFileOf(o.data)}`);
   const { model } = await loadCheckpoint({ directory: o.base ?? baseImageCheckpoint, kind: 'flex-judge' });
