@@ -1,11 +1,14 @@
-// Experiment: can the judge learn to read a flaw from its evidence lines at all? Trains on text-only "lookup blocks" cut
-// from the kept teacher traces — the intent and evidence lines, a category header, and only the criterion lines where a
-// candidate falls short (", wanted …") — with the shortfall tokens weighted, then reports nothing itself: run
-// forced-steps.ts (--blocks, and on full traces) on the result.
-//   node ../../scripts/run-ts.mjs bench/lookup-probe.ts --base <checkpoint> --data <train folder> --out DIR [--steps 1000] [--lr 1e-3] [--weight 4] [--mix]
+// Experiment: can the judge learn to read a flaw from its evidence lines at all? Trains on text-only lookup blocks cut
+// from the kept teacher traces (the intent and evidence lines, then the criterion lines of a category where a candidate
+// falls short, ", wanted …") with the shortfall tokens weighted; --mix adds the usual SFT examples (traces and pair
+// descriptions). It reports nothing itself: run forced-steps.ts (--blocks, and on full traces) and diagnose-judge.ts
+// --out <out> on the result. Measured (26 Nov, docs/sft.md session 4): --all-lines teaches the lookup inside blocks
+// (balanced first-token accuracy 0.76-0.91) but not in full traces; --all-lines --preceding, then --mix, carries it
+// into full traces teacher-forced (B short 0.00 -> 0.85); free-running accuracy stays 0.52.
+//   node ../../scripts/run-ts.mjs bench/lookup-probe.ts --base <checkpoint> --data <train folder> --out DIR [--steps 1000] [--lr 1e-3] [--weight 4] [--mix] [--all-lines] [--preceding]
 import { join } from 'node:path';
 import { initBackend, loadCheckpoint, runMain, saveCheckpoint, type JudgeExample } from '@flex/model';
-import { SFTTrainer, aggregationBlocks, judgeExamples, keepTrace, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
+import { SFTTrainer, judgeExamples, keepTrace, lookupBlocks, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
 
 const arg = (name: string, fallback?: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -19,17 +22,19 @@ runMain(async () => {
   const data = arg('data');
   const traces = readTraces(tracesFileOf(data)).filter((t) => keepTrace(t, 'correct'));
   const blocks: JudgeExample[] = [];
+  const preceding = process.argv.includes('--preceding');
   for (const trace of traces) {
-    for (const block of aggregationBlocks(trace.answer.text, { withEvidence: true }).slice(1)) {
-      const lines = block.split('\n').filter((l) => l !== '');
-      const short = lines.filter((l) => l.startsWith('criterion: ') && l.includes(', wanted '));
-      if (short.length === 0) continue;
-      const context = lines.filter((l) => l.startsWith('intent: ') || l.startsWith('evidence ') || l.startsWith('category '));
-      // --all-lines: every criterion line of the block (the candidates that meet the requirement too), so the model
-      // must decide whether a flaw is there, not only which one.
-      const criteria = process.argv.includes('--all-lines') ? lines.filter((l) => l.startsWith('criterion: ')) : short;
-      blocks.push({ media: [], prompt: '', completion: `${[...context, ...criteria].join('\n')}\n`, open: true });
-    }
+    // --all-lines: @flex/sft's lookupBlocks — every criterion line of a category where a candidate falls short (those
+    // that meet the requirement too, so the model must decide whether a flaw is there, not only which one); with
+    // --preceding the categories before it come along, so the evidence is as far from the criteria as in a full trace.
+    // Without --all-lines: only the short criterion lines, after the intent, evidence and category header.
+    const texts = process.argv.includes('--all-lines')
+      ? lookupBlocks(trace.answer.text, { preceding })
+      : lookupBlocks(trace.answer.text, { preceding: false }).map((block) => {
+          const lines = block.split('\n').filter((l) => l !== '');
+          return `${lines.filter((l) => !l.startsWith('criterion: ') || l.includes(', wanted ')).join('\n')}\n`;
+        });
+    for (const completion of texts) blocks.push({ media: [], prompt: '', completion, open: true });
   }
   const { model } = await loadCheckpoint({ directory: arg('base'), kind: 'flex-judge' });
   model.layout = 'evidence-first';

@@ -106,18 +106,24 @@ export function aggregationExamples(text: string, options: { withEvidence?: bool
 
 /**
  * Lookup blocks of a compact pairwise trace: for each category in which a candidate falls short of a requirement (a
- * criterion column carrying `, wanted …`), its intent and evidence lines, the category header and all its criterion
- * lines — no verdict. They teach the step the judge failed to learn inside full traces and category blocks (docs/sft.md,
- * session 4): reading from a candidate's evidence line whether a flaw is there, instead of restating the requirement.
- * Train them with the SFT config's `shortfallWeight`.
+ * criterion column carrying `, wanted …`), its intent and evidence lines, then (with `preceding`, the default) the
+ * categories before it — their headers, criteria and verdicts, so the evidence is as far from the criteria as in a
+ * full trace — then the category header and all its criterion lines, no verdict. They teach the step the judge failed
+ * to learn inside full traces: reading from a candidate's evidence line whether a flaw is there, instead of restating
+ * the requirement (docs/sft.md, session 4: without the preceding categories the skill stays in the blocks). Train
+ * them with the SFT config's `shortfallWeight`.
  */
-export function lookupBlocks(text: string): string[] {
+export function lookupBlocks(text: string, options: { preceding?: boolean } = {}): string[] {
   const context = traceOpening(text);
   const blocks: string[] = [];
+  const earlier: string[] = [];
   let header: string | undefined;
   let criteria: string[] = [];
   const close = () => {
-    if (header && criteria.some((l) => l.includes(', wanted '))) blocks.push(`${[...context, header, ...criteria].join('\n')}\n`);
+    if (header && criteria.some((l) => l.includes(', wanted '))) {
+      blocks.push(`${[...context, ...(options.preceding === false ? [] : earlier), header, ...criteria].join('\n')}\n`);
+    }
+    if (header) earlier.push(header, ...criteria);
     criteria = [];
   };
   for (const line of text.split('\n')) {
@@ -127,6 +133,7 @@ export function lookupBlocks(text: string): string[] {
     } else if (line.startsWith('criterion: ') && header) criteria.push(line);
     else if (line.startsWith('verdict ') || line.startsWith('overall: ')) {
       close();
+      if (line.startsWith('verdict ')) earlier.push(line);
       header = undefined;
     }
   }

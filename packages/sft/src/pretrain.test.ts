@@ -82,8 +82,10 @@ describe('pretrain', () => {
       'overall: Image 2 wins mainly on quality | 2',
       '',
     ].join('\n');
-    const blocks = lookupBlocks(text);
-    expect(blocks).toEqual([`${[...text.split('\n').slice(0, 3), ...text.split('\n').slice(6, 9)].join('\n')}\n`]);
+    const lines = text.split('\n');
+    expect(lookupBlocks(text, { preceding: false })).toEqual([`${[...lines.slice(0, 3), ...lines.slice(6, 9)].join('\n')}\n`]);
+    // By default the categories before it come along (header, criteria, verdict), as far from the evidence as in the trace.
+    expect(lookupBlocks(text)).toEqual([`${lines.slice(0, 9).join('\n')}\n`]);
     const pairs = drawWorldPairs({ seed: 3, split: 'train', count: 6, size: 16 });
     const examples = pretrainExamples(pairs, { questionsPerPair: 0, checks: false, intents: false, descriptions: false, lookups: true });
     expect(examples.length).toBeGreaterThan(0);
@@ -91,8 +93,10 @@ describe('pretrain', () => {
       expect(e).toMatchObject({ media: [], prompt: '', open: true });
       const lines = e.completion.trimEnd().split('\n');
       expect(lines.slice(0, 4).map((l) => l.split(/[: ]/)[0])).toEqual(['intent', 'evidence', 'evidence', 'category']);
-      expect(lines.slice(4).every((l) => l.startsWith('criterion: '))).toBe(true);
-      expect(lines.some((l) => l.includes(', wanted '))).toBe(true);
+      const last = lines.map((l) => l.startsWith('category ')).lastIndexOf(true);
+      expect(lines.slice(last + 1).every((l) => l.startsWith('criterion: '))).toBe(true);
+      expect(lines.slice(4, last).every((l) => /^(criterion: |verdict |category )/.test(l))).toBe(true);
+      expect(lines.slice(last + 1).some((l) => l.includes(', wanted '))).toBe(true);
     }
   });
 
