@@ -16,13 +16,7 @@ import { join } from 'node:path';
 import { initBackend, loadCheckpoint, runMain, saveCheckpoint, type FlexJudgeModel, type JudgeExample } from '@flex/model';
 import { SFTTrainer, aggregationExamples, judgeExamples, keepTrace, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
 import { forcedPredictions } from './teacher-forcing';
-
-const arg = (name: string, fallback?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-};
+import { arg } from './args';
 
 /** Teacher-forced accuracy of each block's line-closing winners ("| N" after a verdict or overall line). */
 function blockWinnerAccuracy(model: FlexJudgeModel, blocks: readonly JudgeExample[]): Record<string, number> {

@@ -11,11 +11,7 @@ import { type Media, type PairwiseAssessment, decodeCompact, encodeCompact } fro
 import { initBackend, loadCheckpoint, runMain } from '@flex/model';
 import { SimulatedTeacher, describeScene, synthesize } from '@flex/synth';
 import { baseImageCheckpoint, distill, loadPairs, sft } from '@flex/sft';
-
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
-};
+import { arg } from './args';
 
 runMain(async () => {
   await initBackend();

@@ -8,13 +8,7 @@
 import { join } from 'node:path';
 import { initBackend, runMain } from '@flex/model';
 import { curate, dpo } from '../src/index';
-
-const arg = (name: string, fallback?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-};
+import { arg } from './args';
 
 runMain(async () => {
   await initBackend();

@@ -11,13 +11,7 @@ import { initBackend, loadCheckpoint, runMain } from '@flex/model';
 import { forcedPredictions } from './teacher-forcing';
 import { SimulatedTeacher } from '@flex/synth';
 import { aggregationExamples, loadPairs } from '@flex/sft';
-
-const arg = (name: string, fallback?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-};
+import { arg } from './args';
 
 /** The bucket of a line of a compact pairwise assessment (`category` is the current category letter). */
 function bucketOf(line: string, category: string): string {

@@ -9,13 +9,7 @@
 import { join } from 'node:path';
 import { initBackend, loadCheckpoint, runMain, saveCheckpoint, type JudgeExample } from '@flex/model';
 import { SFTTrainer, judgeExamples, keepTrace, lookupBlocks, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
-
-const arg = (name: string, fallback?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-};
+import { arg } from './args';
 
 runMain(async () => {
   await initBackend();

@@ -12,13 +12,7 @@ import { type Media, encodeCompact } from '@flex/criteria';
 import { initBackend, loadCheckpoint, runMain } from '@flex/model';
 import { SimulatedTeacher } from '@flex/synth';
 import { loadPairs, readTraces, tracesFileOf } from '@flex/sft';
-
-const arg = (name: string, fallback?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-};
+import { arg } from './args';
 
 /** Criterion label → the flaw words its short columns start with in the teacher traces (B and C categories). */
 function flawWords(texts: readonly string[]): Map<string, Set<string>> {
