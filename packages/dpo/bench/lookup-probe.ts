@@ -8,7 +8,7 @@
 //   node ../../scripts/run-ts.mjs bench/lookup-probe.ts --base <checkpoint> --data <train folder> --out DIR [--steps 1000] [--lr 1e-3] [--weight 4] [--mix] [--all-lines] [--preceding]
 import { join } from 'node:path';
 import { initBackend, loadCheckpoint, runMain, saveCheckpoint, type JudgeExample } from '@flex/model';
-import { SFTTrainer, judgeExamples, keepTrace, lookupBlocks, loadPairs, readTraces, tracesFileOf } from '@flex/sft';
+import { SFTTrainer, judgeExamples, keepTrace, lookupBlocks, loadPairs, openTextExamples, readTraces, tracesFileOf } from '@flex/sft';
 import { arg } from './args';
 
 runMain(async () => {
@@ -28,7 +28,7 @@ runMain(async () => {
           const lines = block.split('\n').filter((l) => l !== '');
           return `${lines.filter((l) => !l.startsWith('criterion: ') || l.includes(', wanted ')).join('\n')}\n`;
         });
-    for (const completion of texts) blocks.push({ media: [], prompt: '', completion, open: true });
+    blocks.push(...openTextExamples(texts));
   }
   const { model } = await loadCheckpoint({ directory: arg('base'), kind: 'flex-judge' });
   model.layout = 'evidence-first';

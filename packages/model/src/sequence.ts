@@ -50,25 +50,25 @@ export interface EncodedSequence {
   readonly shortfallMask: number[];
 }
 
-/** Index of the first non-blank token of each column of a `criterion:` line that falls short (`, wanted `). */
+/**
+ * Indices of the first non-blank token of each candidate column that falls short (`, wanted `) in a `criterion:` line
+ * made of the tokens `first … last − 1`.
+ */
 function shortfallStarts(pieces: readonly string[], first: number, last: number): number[] {
-  const line = pieces.slice(first, last).join('');
+  // Character offset at which each token of the line ends.
+  const ends: number[] = [];
+  let line = '';
+  for (let i = first; i < last; i++) ends.push((line += pieces[i] as string).length);
   if (!line.startsWith('criterion: ')) return [];
   const columns = line.split(' | ');
   const marked: number[] = [];
-  let start = 0;
+  let columnStart = 0;
   columns.forEach((column, k) => {
-    const columnStart = start;
-    start += column.length + 3;
-    if (k === 0 || k === columns.length - 1 || !column.includes(', wanted ')) return;
-    let end = 0;
-    for (let i = first; i < last; i++) {
-      end += (pieces[i] as string).length;
-      if (end > columnStart && (pieces[i] as string).trim() !== '') {
-        marked.push(i);
-        return;
-      }
+    if (k > 0 && k < columns.length - 1 && column.includes(', wanted ')) {
+      const j = ends.findIndex((end, t) => end > columnStart && (pieces[first + t] as string).trim() !== '');
+      if (j >= 0) marked.push(first + j);
     }
+    columnStart += column.length + 3;
   });
   return marked;
 }
@@ -102,11 +102,9 @@ export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion:
     trained.push(...s.ids.map(() => (s.trained ? 1 : 0)));
   }
   const lossMask = trained.slice(1);
-  const scoreMask = ids.slice(1).map((id, t) => {
-    const next = ids[t + 2];
-    return lossMask[t] && !tokenizer.isSpecial(id) && scorePiece.test(tokenizer.textOf(id)) && next !== undefined && tokenizer.textOf(next) === '\n' ? 1 : 0;
-  });
+  // Each token's text ('' for special tokens), shared by both masks.
   const pieces = ids.map((id) => (tokenizer.isSpecial(id) ? '' : tokenizer.textOf(id)));
+  const scoreMask = lossMask.map((m, t) => (m && scorePiece.test(pieces[t + 1] as string) && pieces[t + 2] === '\n' ? 1 : 0));
   const shortfallMask = lossMask.map(() => 0);
   let lineStart = 0;
   ids.forEach((id, i) => {

@@ -71,6 +71,26 @@ export function traceOpening(text: string): string[] {
   return text.split('\n').filter((l) => l.startsWith('intent: ') || l.startsWith('evidence '));
 }
 
+/** The categories of a compact pairwise trace in order, each as its lines: header, criteria, verdict. */
+function traceCategories(lines: readonly string[]): string[][] {
+  const categories: string[][] = [];
+  let current: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith('category ')) current = [line];
+    else if (current.length > 0) current.push(line);
+    if (line.startsWith('verdict ') && current.length > 0) {
+      categories.push(current);
+      current = [];
+    }
+  }
+  return categories;
+}
+
+/** Blocks of text as text-only, open examples (no media, prompt or `<eos>`). */
+export function openTextExamples(blocks: readonly string[]): JudgeExample[] {
+  return blocks.map((completion) => ({ media: [], prompt: '', completion, open: true }));
+}
+
 /**
  * The aggregation steps of a compact pairwise trace, each as its own short text: first the overall step (the intent,
  * every category header and verdict, the overall line), then one block per category (its header, criteria and
@@ -81,27 +101,16 @@ export function traceOpening(text: string): string[] {
 export function aggregationBlocks(text: string, options: { withEvidence?: boolean } = {}): string[] {
   const lines = text.split('\n').filter((l) => l !== '');
   const context = options.withEvidence ? traceOpening(text) : [];
-  const categories: string[] = [];
-  let current: string[] = [];
-  for (const line of lines) {
-    if (line.startsWith('category ')) current = [line];
-    else if (current.length > 0) current.push(line);
-    if (line.startsWith('verdict ') && current.length > 0) {
-      categories.push(`${[...context, ...current].join('\n')}\n`);
-      current = [];
-    }
-  }
+  const categories = traceCategories(lines).map((category) => `${[...context, ...category].join('\n')}\n`);
   const intent = lines.find((l) => l.startsWith('intent: '));
   const overall = lines.find((l) => l.startsWith('overall: '));
   const heads = lines.filter((l) => l.startsWith('verdict ') || l.startsWith('category '));
   return [...(overall ? [`${[...(intent ? [intent] : []), ...heads, overall].join('\n')}\n`] : []), ...categories];
 }
 
-/** The first `limit` (default all) of {@link aggregationBlocks} as text-only, open examples (no media, prompt or `<eos>`). */
+/** The first `limit` (default all) of {@link aggregationBlocks} as text-only, open examples. */
 export function aggregationExamples(text: string, options: { withEvidence?: boolean; limit?: number } = {}): JudgeExample[] {
-  return aggregationBlocks(text, options)
-    .slice(0, options.limit)
-    .map((completion) => ({ media: [], prompt: '', completion, open: true }));
+  return openTextExamples(aggregationBlocks(text, options).slice(0, options.limit));
 }
 
 /**
@@ -115,30 +124,13 @@ export function aggregationExamples(text: string, options: { withEvidence?: bool
  */
 export function lookupBlocks(text: string, options: { preceding?: boolean } = {}): string[] {
   const context = traceOpening(text);
-  const blocks: string[] = [];
-  const earlier: string[] = [];
-  let header: string | undefined;
-  let criteria: string[] = [];
-  const close = () => {
-    if (header && criteria.some((l) => l.includes(', wanted '))) {
-      blocks.push(`${[...context, ...(options.preceding === false ? [] : earlier), header, ...criteria].join('\n')}\n`);
-    }
-    if (header) earlier.push(header, ...criteria);
-    criteria = [];
-  };
-  for (const line of text.split('\n')) {
-    if (line.startsWith('category ')) {
-      close();
-      header = line;
-    } else if (line.startsWith('criterion: ') && header) criteria.push(line);
-    else if (line.startsWith('verdict ') || line.startsWith('overall: ')) {
-      close();
-      if (line.startsWith('verdict ')) earlier.push(line);
-      header = undefined;
-    }
-  }
-  close();
-  return blocks;
+  const categories = traceCategories(text.split('\n').filter((l) => l !== ''));
+  return categories.flatMap((category, c) => {
+    const criteria = category.slice(1, -1);
+    if (!criteria.some((l) => l.includes(', wanted '))) return [];
+    const earlier = options.preceding === false ? [] : categories.slice(0, c).flat();
+    return [`${[...context, ...earlier, category[0] as string, ...criteria].join('\n')}\n`];
+  });
 }
 
 /** One group of a description: "2 large red circle top left". */

@@ -2,7 +2,7 @@ export { SFTTrainer, sftConfigSchema } from './sft-trainer';
 export type { SFTConfig, SFTConfigInput, SFTTrainerOptions } from './sft-trainer';
 export { SftError } from './errors';
 export type { SftErrorCode } from './errors';
-export { descriptionExample, pairDescriptionExample, questionExamples, checkExample, intentExample, pairIntentExample, traceExample, parseDescription, compareDescriptions, aggregationBlocks, aggregationExamples, lookupBlocks, traceOpening } from './examples';
+export { descriptionExample, pairDescriptionExample, questionExamples, checkExample, intentExample, pairIntentExample, traceExample, parseDescription, compareDescriptions, aggregationBlocks, aggregationExamples, lookupBlocks, openTextExamples, traceOpening } from './examples';
 export type { DescribedGroup, CaptionAccuracy } from './examples';
 export { drawWorldPairs } from './world';
 export type { WorldPair } from './world';

@@ -5,7 +5,7 @@ import { encodeCompact, type Media } from '@flex/criteria';
 import { FlexJudgeModel, type JudgeExample, type MetricsEntry, type TrainerCallbacks, buildJudgeTokenizer, initBackend, loadCheckpoint, saveCheckpoint, splitEvidence } from '@flex/model';
 import { type Scene, SimulatedTeacher, describeScene } from '@flex/synth';
 import { parseSftOptions } from './errors';
-import { type CaptionAccuracy, aggregationExamples, lookupBlocks, checkExample, compareDescriptions, descriptionExample, intentExample, pairDescriptionExample, pairIntentExample, questionExamples } from './examples';
+import { type CaptionAccuracy, aggregationExamples, lookupBlocks, openTextExamples, checkExample, compareDescriptions, descriptionExample, intentExample, pairDescriptionExample, pairIntentExample, questionExamples } from './examples';
 import { SFTTrainer, type SFTConfigInput } from './sft-trainer';
 import { type WorldPair, drawWorldPairs } from './world';
 
@@ -46,13 +46,13 @@ export const pretrainOptionsSchema = z.object({
    * step, then each category's criteria → verdict ({@link aggregationExamples}). Default 0 (none).
    */
   aggregation: z.number().int().min(0).default(0),
-  /**
-   * Lookup blocks per pair ({@link lookupBlocks}: the intent and evidence lines, then the criteria of each category in
-   * which a candidate falls short; text only, open), cut from the simulated teacher's trace. Default false.
-   */
-  lookups: z.boolean().default(false),
   /** Put the trace's intent and evidence lines in front of each category block. Default false. */
   aggregationEvidence: z.boolean().default(false),
+  /**
+   * Lookup blocks per pair ({@link lookupBlocks}: the intent and evidence lines, the categories before, then the criteria
+   * of each category in which a candidate falls short; text only, open), cut from the simulated teacher's trace. Default false.
+   */
+  lookups: z.boolean().default(false),
   /** Share of pairs that get a check (checks are long: ~330 tokens against ~30 for a description). Default 1. */
   checkRate: z.number().min(0).max(1).default(1),
   /** Start from this checkpoint's weights and tokenizer (a second pretraining phase) instead of from scratch. */
@@ -110,7 +110,7 @@ export function pretrainExamples(pairs: readonly WorldPair[], options: PretrainM
       const trace = teacher.assessRecord(record, i % 2 === 1);
       const text = trace.ok ? encodeCompact(trace.assessment) : undefined;
       if (text && (options.aggregation ?? 0) > 0) out.push(...aggregationExamples(text, { withEvidence: options.aggregationEvidence ?? false, limit: options.aggregation }));
-      if (text && options.lookups) out.push(...lookupBlocks(text).map((completion) => ({ media: [], prompt: '', completion, open: true })));
+      if (text && options.lookups) out.push(...openTextExamples(lookupBlocks(text)));
     }
     const which = i % 2 === 0 ? 'a' : 'b';
     const media = which === 'a' ? p.a : p.b;
@@ -121,8 +121,10 @@ export function pretrainExamples(pairs: readonly WorldPair[], options: PretrainM
       out.push(intentExample(record, p.a, record.a.scene), intentExample(record, p.b, record.b.scene));
       out.push(i % 2 === 0 ? pairIntentExample(record, p.a, p.b, record.a.scene, record.b.scene) : pairIntentExample(record, p.b, p.a, record.b.scene, record.a.scene));
     }
-    const other = pairs[(i + 1) % pairs.length];
-    if (options.intentDistractors && other && pairs.length > 1) out.push(pairIntentExample(record, other.a, other.b, other.record.a.scene, other.record.b.scene));
+    if (options.intentDistractors && pairs.length > 1) {
+      const other = pairs[(i + 1) % pairs.length] as WorldPair;
+      out.push(pairIntentExample(record, other.a, other.b, other.record.a.scene, other.record.b.scene));
+    }
   });
   return out;
 }

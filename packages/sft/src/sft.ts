@@ -5,7 +5,7 @@ import { type JudgeExample, type TrainerCallbacks, type TrainResult, createRng, 
 import { type PairRecord, loadCandidateMedia, readAllPairs } from '@flex/synth';
 import { baseImageCheckpoint } from './assets';
 import { SftError, parseSftOptions } from './errors';
-import { lookupBlocks, pairDescriptionExample, traceExample, traceOpening } from './examples';
+import { lookupBlocks, openTextExamples, pairDescriptionExample, traceExample, traceOpening } from './examples';
 import { type TraceFilter, type TraceRecord, keepTrace, readTraces, traceFilterSchema, tracesFileOf } from './distill';
 import { SFTTrainer, type SFTConfigInput } from './sft-trainer';
 
@@ -89,11 +89,11 @@ export function judgeExamples(options: JudgeExamplesOptions): { examples: JudgeE
     const cut = traceOpening(trace.completion);
     if (cut.length > 0) examples.push({ media: trace.media, prompt: trace.prompt, completion: `${cut.join('\n')}\n`, open: true });
   }
-  const lookups = kept.flatMap((e) => lookupBlocks(e.completion));
   const lookupWanted = Math.round((options.lookupMix ?? 0) * traces);
-  for (let i = 0; i < lookupWanted && lookups.length > 0; i++) {
-    examples.push({ media: [], prompt: '', completion: lookups[Math.floor(rng.next() * lookups.length)] as string, open: true });
-  }
+  const lookups = lookupWanted > 0 ? kept.flatMap((e) => lookupBlocks(e.completion)) : [];
+  const drawn: string[] = [];
+  for (let i = 0; i < lookupWanted && lookups.length > 0; i++) drawn.push(lookups[Math.floor(rng.next() * lookups.length)] as string);
+  examples.push(...openTextExamples(drawn));
   return { examples, traces, descriptions };
 }
 
