@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { createFlowGenerator, flowGeneratorConfigSchema, initBackend, tf, type BackendName } from '@flex/model';
-import { createFlowPolicy, type FlowPolicy, type FlowRolloutState } from '../flow/flow-policy';
+import { createFlowPolicy, type FlowPolicy, type FlowPolicyOptions, type FlowRolloutState } from '../flow/flow-policy';
 import type { Rollout } from '../policy';
 import { loadGrpoCheckpoint, saveGrpoCheckpoint } from './checkpoint';
 import type { GRPOConfig } from './grpo-config';
@@ -30,8 +30,9 @@ async function handle(message: WorkerRequest): Promise<WorkerResponse> {
   switch (message.type) {
     case 'init': {
       await initBackend({ backend: message.backend as BackendName });
-      const describe = message.policy as { generator: unknown; steps: number; noiseLevel: number; shift: number; finalStep?: 'euler' | 'sde'; sdeWindow?: { start: number; length: number } };
-      const generatorConfig = flowGeneratorConfigSchema.parse(describe.generator);
+      // The policy's describe(): its generator's config, and its options (every other key but `kind`).
+      const { kind: _kind, generator: described, ...policyOptions } = message.policy as { kind?: string; generator: unknown } & Record<string, unknown>;
+      const generatorConfig = flowGeneratorConfigSchema.parse(described);
       const generator = createFlowGenerator(generatorConfig);
       assignWeights(generator, message.weights);
       let reference;
@@ -39,7 +40,7 @@ async function handle(message: WorkerRequest): Promise<WorkerResponse> {
         reference = createFlowGenerator(generatorConfig);
         assignWeights(reference, message.referenceWeights);
       }
-      policy = createFlowPolicy({ generator, ...(reference ? { reference } : {}), steps: describe.steps, noiseLevel: describe.noiseLevel, shift: describe.shift, ...(describe.finalStep ? { finalStep: describe.finalStep } : {}), ...(describe.sdeWindow ? { sdeWindow: describe.sdeWindow } : {}) });
+      policy = createFlowPolicy({ ...(policyOptions as Omit<FlowPolicyOptions, 'generator' | 'reference'>), generator, ...(reference ? { reference } : {}) });
       config = message.config;
       optimizer = tf.train.adam(config.learningRate, config.adamBeta1, config.adamBeta2, config.adamEpsilon) as tf.AdamOptimizer;
       return { type: 'ready', id: message.id };

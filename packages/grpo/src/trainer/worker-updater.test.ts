@@ -27,23 +27,24 @@ afterAll(async () => {
 });
 
 describe('update in a worker thread', () => {
-  it('matches the in-thread trainer bit for bit when every step drains', async () => {
-    const sequential = newPolicy();
-    const a = await new GRPOTrainer({ policy: sequential, reward: brightness, prompts, config: { ...config, beta: 0.01, outputDir: join(folder, 'a'), saveSteps: 1 } }).train();
-    const inWorker = newPolicy();
-    const b = await new GRPOTrainer({ policy: inWorker, reward: brightness, prompts, config: { ...config, beta: 0.01, outputDir: join(folder, 'b'), saveSteps: 1, updateInWorker: true } }).train();
+  /** Trains two fresh policies, in the thread and with the update in a worker (a checkpoint every step), and checks they agree. */
+  async function expectSameInWorker(makePolicy: () => ReturnType<typeof newPolicy>, name: string, overrides: Record<string, unknown>) {
+    const sequential = makePolicy();
+    const a = await new GRPOTrainer({ policy: sequential, reward: brightness, prompts, config: { ...config, ...overrides, outputDir: join(folder, `${name}-a`), saveSteps: 1 } }).train();
+    const inWorker = makePolicy();
+    const b = await new GRPOTrainer({ policy: inWorker, reward: brightness, prompts, config: { ...config, ...overrides, outputDir: join(folder, `${name}-b`), saveSteps: 1, updateInWorker: true } }).train();
     expect(b.history.map(withoutTimes)).toEqual(a.history.map(withoutTimes));
     expect(weights(inWorker)).toEqual(weights(sequential));
+    return inWorker;
+  }
+
+  it('matches the in-thread trainer bit for bit when every step drains', async () => {
+    await expectSameInWorker(newPolicy, 'drain', { beta: 0.01 });
   });
 
   it('trains the same sdeWindow in the worker as in the thread', async () => {
     const windowed = () => createFlowPolicy({ generator: createFlowGenerator(generatorConfig), steps: 4, sdeWindow: { start: 1, length: 2 } });
-    const sequential = windowed();
-    const a = await new GRPOTrainer({ policy: sequential, reward: brightness, prompts, config: { ...config, maxSteps: 2, outputDir: join(folder, 'wa'), saveSteps: 1 } }).train();
-    const inWorker = windowed();
-    const b = await new GRPOTrainer({ policy: inWorker, reward: brightness, prompts, config: { ...config, maxSteps: 2, outputDir: join(folder, 'wb'), saveSteps: 1, updateInWorker: true } }).train();
-    expect(b.history.map(withoutTimes)).toEqual(a.history.map(withoutTimes));
-    expect(weights(inWorker)).toEqual(weights(sequential));
+    const inWorker = await expectSameInWorker(windowed, 'window', { maxSteps: 2 });
     expect(weights(inWorker)).not.toEqual(weights(windowed()));
   });
 
