@@ -38,6 +38,32 @@ function matmulGflops(): number {
   return (2 * m * k * n) / (median(times.slice(2)) / 1000) / 1e9;
 }
 
+/** GFLOP/s of a 3×3 conv's forward pass and of its input and filter gradients (48 × 16×16 × 24 → 24, the stem's first size). */
+function convGflops(): { forward: number; inputGradient: number; filterGradient: number } {
+  const x = tf.randomNormal([48, 16, 16, 24]) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, 24, 24]) as tf.Tensor4D;
+  const dy = tf.randomNormal([48, 16, 16, 24]) as tf.Tensor4D;
+  const flops = 2 * 48 * 16 * 16 * 24 * 24 * 9;
+  const time = (op: () => tf.Tensor) => {
+    const times: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const t0 = performance.now();
+      const out = op();
+      out.dataSync();
+      times.push(performance.now() - t0);
+      out.dispose();
+    }
+    return flops / (median(times.slice(2)) / 1000) / 1e9;
+  };
+  const result = {
+    forward: time(() => tf.conv2d(x, w, 1, 'same')),
+    inputGradient: time(() => tf.conv2dTranspose(dy, w, x.shape, 1, 'same')),
+    filterGradient: time(() => tf.tidy(() => tf.grad((f: tf.Tensor) => tf.conv2d(x, f as tf.Tensor4D, 1, 'same').mul(dy).sum())(w))),
+  };
+  tf.dispose([x, w, dy]);
+  return result;
+}
+
 function referenceStep(): { tokensPerSecond: number; stepSeconds: number; parameters: number; peakWasmBytes: number } {
   const model = buildReference();
   const optimizer = createOptimizer({ learningRate: 1e-3 });
@@ -129,6 +155,11 @@ await runMain(async () => {
   console.log(`backend ${backend.backend}${backend.fixedKernels ? ' (fixed kernels)' : ''}`);
   const gflops = matmulGflops();
   console.log(`plain 2-D matMul 1024x512x512: ${gflops.toFixed(1)} GFLOP/s`);
+  const conv = convGflops();
+  console.log(
+    `3x3 conv 48x16x16x24: forward ${conv.forward.toFixed(1)} GFLOP/s, input gradient ${conv.inputGradient.toFixed(1)} (${(conv.inputGradient / conv.forward).toFixed(2)}x forward), ` +
+      `filter gradient (with its forward) ${conv.filterGradient.toFixed(1)} (${(conv.filterGradient / conv.forward).toFixed(2)}x)`,
+  );
   const ref = referenceStep();
   const flopsPerToken = 6 * ref.parameters; // forward + backward, weights only (attention scores excluded)
   const modelGflops = (flopsPerToken * ref.tokensPerSecond) / 1e9;
@@ -148,6 +179,7 @@ await runMain(async () => {
       tokens_per_s: Math.round(ref.tokensPerSecond),
       tokens_per_s_2_workers: Math.round(parallel.tokensPerSecond),
       matmul_gflops: Number(gflops.toFixed(2)),
+      conv_input_grad_to_forward: Number((conv.inputGradient / conv.forward).toFixed(3)),
       model_gflops: Number(modelGflops.toFixed(2)),
       model_to_matmul: Number((modelGflops / gflops).toFixed(3)),
       reference_step_s: Number(ref.stepSeconds.toFixed(4)),

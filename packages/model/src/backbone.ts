@@ -115,7 +115,7 @@ export class Backbone {
     this.params = params;
     const d = config.dModel;
     const v = config.vision;
-    this.stem = new ConvStem(params, 'vision.stem', v.channels);
+    this.stem = new ConvStem(params, 'vision.stem', v.channels, v.residualBlocks);
     this.gridSide = this.stem.outputSide(v.imageSize);
     this.mediaProjection = new Linear(params, 'vision.projection', v.channels[v.channels.length - 1] as number, d);
     this.imagePosition = new Embedding(params, 'vision.imagePosition', this.gridSide * this.gridSide, d);

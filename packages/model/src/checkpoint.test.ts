@@ -102,6 +102,35 @@ describe('checkpoints', () => {
     for (const m of [model, plain, switched]) m.dispose();
   });
 
+  it('grows the vision stem with residual blocks that start as the identity, and trains them', async () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
+    const optimizer = createOptimizer({ learningRate: 5e-3 });
+    const batch = model.prepareBatch(examples);
+    trainStep({ parameters: model.parameters, optimizer, maxGradNorm: 1, loss: () => model.loss(batch) });
+    const directory = join(root, 'grow');
+    await saveCheckpoint({ directory, model, optimizer });
+    const grown = await loadCheckpoint({ directory, kind: 'flex-judge', residualBlocks: 2 });
+    expect(grown.model.config.vision.residualBlocks).toBe(2);
+    expect(grown.optimizer).toBeUndefined(); // the saved Adam slots belong to the smaller model
+    expect(grown.model.parameters.count()).toBeGreaterThan(model.parameters.count());
+    const score = (m: FlexJudgeModel) => m.scoreCompletions(examples).map((r) => r.sum);
+    const before = score(model);
+    score(grown.model).forEach((s, i) => expect(s).toBeCloseTo(before[i] as number, 4));
+    // The new blocks learn: one step moves their second conv away from zero and changes the output.
+    const growBatch = grown.model.prepareBatch(examples);
+    trainStep({ parameters: grown.model.parameters, optimizer: createOptimizer({ learningRate: 5e-3 }), maxGradNorm: 1, loss: () => grown.model.loss(growBatch) });
+    expect(Math.max(...(await grown.model.parameters.get('vision.stem.conv0.block1.b.filter').data()).map(Math.abs))).toBeGreaterThan(0);
+    // Saved grown, it loads as it is (a block missing from the file is corruption, not growth) and cannot shrink.
+    const grownDir = join(root, 'grown');
+    await saveCheckpoint({ directory: grownDir, model: grown.model });
+    const again = (await loadCheckpoint({ directory: grownDir, kind: 'flex-judge' })).model;
+    expect(await values(again)).toEqual(await values(grown.model));
+    await expect(loadCheckpoint({ directory: grownDir, residualBlocks: 1 })).rejects.toMatchObject({ code: 'checkpoint_mismatch' });
+    for (const m of [model, grown.model, again]) m.dispose();
+    for (const b of [batch, growBatch]) b.dispose();
+    optimizer.dispose();
+  });
+
   it('overwrites atomically and leaves no temporary folders', async () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
     const directory = join(root, 'atomic');

@@ -8,6 +8,7 @@ import { tokenizerJsonSchema, Tokenizer } from './tokenizer';
 import { FlexJudgeModel } from './flex-judge';
 import { BradleyTerryModel } from './bradley-terry';
 import { restoreAdamBetaPowers } from './training';
+import { stemBlockIndex } from './layers';
 
 /**
  * Checkpoints: a folder holding `config.json` (validated: format, version, model kind and sizes, tokenizer,
@@ -195,6 +196,13 @@ export const loadCheckpointOptionsSchema = z.object({
    * load unchanged and fine-tuning adapts them (docs/model.md). Default: the checkpoint's own.
    */
   positionBias: z.enum(['none', 'alibi']).optional(),
+  /**
+   * Grow the vision stem to this many residual blocks per conv (at least the checkpoint's own). The new blocks start
+   * as the identity, so the grown model computes what the checkpoint did until it is trained (docs/model.md). A
+   * grown model is a different model: the checkpoint's optimizer and trainer state are not loaded. Default: the
+   * checkpoint's own.
+   */
+  residualBlocks: z.number().int().min(0).optional(),
 });
 /** Input of {@link loadCheckpoint}. */
 export type LoadCheckpointOptions = z.input<typeof loadCheckpointOptionsSchema>;
@@ -204,7 +212,7 @@ export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'f
 export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'bradley-terry' }): Promise<LoadedCheckpoint<BradleyTerryModel>>;
 export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<LoadedCheckpoint>;
 export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<LoadedCheckpoint> {
-  const { directory, kind, positionBias } = parseOptions(loadCheckpointOptionsSchema, options, 'loadCheckpoint options');
+  const { directory, kind, positionBias, residualBlocks } = parseOptions(loadCheckpointOptionsSchema, options, 'loadCheckpoint options');
   let raw: string;
   try {
     raw = await readFile(join(directory, 'config.json'), 'utf8');
@@ -228,7 +236,18 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
   if (!parsed.success) {
     throw new CheckpointError('checkpoint_corrupt', `config.json of ${directory} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  const config = positionBias === undefined ? parsed.data : { ...parsed.data, model: { ...parsed.data.model, positionBias } };
+  const saved = parsed.data;
+  const savedBlocks = saved.model.vision.residualBlocks;
+  if (residualBlocks !== undefined && residualBlocks < savedBlocks) {
+    throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedBlocks} residual blocks per stem conv; it cannot be shrunk to ${residualBlocks}`);
+  }
+  const grown = residualBlocks !== undefined && residualBlocks > savedBlocks;
+  const model0 = {
+    ...saved.model,
+    ...(positionBias === undefined ? {} : { positionBias }),
+    ...(grown ? { vision: { ...saved.model.vision, residualBlocks } } : {}),
+  };
+  const config = grown ? { ...saved, model: model0, optimizer: undefined, trainer: undefined } : { ...saved, model: model0 };
   const tokenizer = Tokenizer.fromJSON(config.tokenizer);
   const model: CheckpointModel =
     config.kind === 'flex-judge'
@@ -237,7 +256,7 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
   try {
     const weights = decode(await readBinary(directory, config.weights), config.weights.specs);
     try {
-      model.parameters.assign(weights);
+      model.parameters.assign(weights, grown ? (name) => (stemBlockIndex(name) ?? -1) >= savedBlocks : undefined);
     } catch (error) {
       throw new CheckpointError('checkpoint_mismatch', `weights of ${directory} do not fit the model: ${(error as Error).message}`, { cause: error });
     } finally {

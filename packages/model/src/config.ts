@@ -10,6 +10,13 @@ export const visionConfigSchema = z.object({
   videoFrames: z.number().int().min(1).default(8),
   /** Each video frame's grid is average-pooled to this side (tokens per frame = side²). Default 2. */
   videoTokensPerSide: z.number().int().min(1).default(2),
+  /**
+   * Residual blocks after each conv of the stem (two 3×3 convs with a GELU between, added to their input; the second
+   * starts at zero): depth for shapes at the same grid and cost, since the stem is otherwise three convs. A
+   * checkpoint can be grown to more blocks with `loadCheckpoint({ residualBlocks })`; it computes what it did until
+   * trained. Default 0.
+   */
+  residualBlocks: z.number().int().min(0).default(0),
 });
 /** Sizes of the vision encoder. */
 export type VisionConfig = z.output<typeof visionConfigSchema>;

@@ -69,10 +69,14 @@ export class Parameters {
     return n;
   }
 
-  /** Overwrites every parameter from `values` (same names and shapes). */
-  assign(values: Readonly<Record<string, tf.Tensor>>): void {
+  /**
+   * Overwrites every parameter from `values` (same names and shapes). A parameter missing from `values` is an error
+   * unless `keepInitial(name)` says to keep its initial value (a model grown from a smaller checkpoint).
+   */
+  assign(values: Readonly<Record<string, tf.Tensor>>, keepInitial?: (name: string) => boolean): void {
     for (const [name, variable] of this.#variables) {
       const value = values[name];
+      if (!value && keepInitial?.(name)) continue;
       if (!value) throw new ModelError('checkpoint_mismatch', `missing weight ${name}`);
       if (value.shape.join(',') !== variable.shape.join(',')) {
         throw new ModelError('checkpoint_mismatch', `weight ${name} has shape [${value.shape}], expected [${variable.shape}]`);
@@ -314,8 +318,8 @@ export function spaceToDepth2(x: tf.Tensor4D): tf.Tensor4D {
 export class Conv2d {
   readonly filter: tf.Variable;
   readonly bias: tf.Variable;
-  constructor(params: Parameters, name: string, inChannels: number, outChannels: number, readonly size: number, readonly stride: number) {
-    this.filter = params.create(`${name}.filter`, [size, size, inChannels, outChannels], { kind: 'normal', std: Math.sqrt(2 / (size * size * inChannels)) });
+  constructor(params: Parameters, name: string, inChannels: number, outChannels: number, readonly size: number, readonly stride: number, options: { zero?: boolean } = {}) {
+    this.filter = params.create(`${name}.filter`, [size, size, inChannels, outChannels], options.zero ? { kind: 'zeros' } : { kind: 'normal', std: Math.sqrt(2 / (size * size * inChannels)) });
     this.bias = params.create(`${name}.bias`, [outChannels], { kind: 'zeros' });
   }
   apply(x: tf.Tensor4D): tf.Tensor4D {
@@ -323,15 +327,33 @@ export class Conv2d {
   }
 }
 
+/** The residual block a stem parameter belongs to (`vision.stem.conv<i>.block<k>.…` → k), else undefined. */
+export function stemBlockIndex(name: string): number | undefined {
+  const match = /^vision\.stem\.conv\d+\.block(\d+)\./.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
 /**
  * The convolutional stem of the vision encoder: 2×2 space-to-depth, a 3×3 convolution, then stride-2 3×3
- * convolutions (one per further channel count), GELU after each. `[N, S, S, 3]` → `[N, S/2^k, S/2^k, C]`.
+ * convolutions (one per further channel count), GELU after each; after each conv, `residualBlocks` blocks
+ * `x + conv_b(gelu(conv_a(x)))` whose `conv_b` starts at zero. `[N, S, S, 3]` → `[N, S/2^k, S/2^k, C]`.
  */
 export class ConvStem {
   readonly convs: Conv2d[];
-  constructor(params: Parameters, name: string, channels: readonly number[]) {
+  readonly blocks: [Conv2d, Conv2d][][];
+  constructor(params: Parameters, name: string, channels: readonly number[], residualBlocks = 0) {
     if (channels.length < 1) throw new ModelError('shape_error', 'the conv stem needs at least one channel count');
-    this.convs = channels.map((c, i) => new Conv2d(params, `${name}.conv${i}`, i === 0 ? 12 : (channels[i - 1] as number), c, 3, i === 0 ? 1 : 2));
+    this.convs = [];
+    this.blocks = [];
+    channels.forEach((c, i) => {
+      this.convs.push(new Conv2d(params, `${name}.conv${i}`, i === 0 ? 12 : (channels[i - 1] as number), c, 3, i === 0 ? 1 : 2));
+      this.blocks.push(
+        Array.from({ length: residualBlocks }, (_, k) => [
+          new Conv2d(params, `${name}.conv${i}.block${k}.a`, c, c, 3, 1),
+          new Conv2d(params, `${name}.conv${i}.block${k}.b`, c, c, 3, 1, { zero: true }),
+        ]),
+      );
+    });
   }
   /** Side length of the output grid for an input of side `size`. */
   outputSide(size: number): number {
@@ -340,7 +362,10 @@ export class ConvStem {
   apply(images: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
       let x = spaceToDepth2(images);
-      for (const conv of this.convs) x = gelu(conv.apply(x)) as tf.Tensor4D;
+      this.convs.forEach((conv, i) => {
+        x = gelu(conv.apply(x)) as tf.Tensor4D;
+        for (const [a, b] of this.blocks[i] ?? []) x = x.add(b.apply(gelu(a.apply(x)) as tf.Tensor4D)) as tf.Tensor4D;
+      });
       return x;
     });
   }
