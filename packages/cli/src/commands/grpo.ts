@@ -7,6 +7,7 @@ import { isVideo, type Judge, type Media, type RgbImage } from '@flex/criteria';
 import { loadBaselineJudge } from '@flex/eval';
 import {
   createFlowPolicy,
+  GrpoError,
   GRPOTrainer,
   latestGrpoCheckpoint,
   pairwiseJudgeReward,
@@ -48,6 +49,11 @@ export interface RunGrpoOptions {
   readonly evalSteps: number;
   /** Run the update in a worker thread (its own core). */
   readonly updateInWorker: boolean;
+  /**
+   * Train only these sampler steps: the SDE on them, the ODE elsewhere (`createFlowPolicy`'s `sdeWindow`,
+   * docs/grpo.md). Default: every step.
+   */
+  readonly sdeWindow?: { readonly start: number; readonly length: number };
   readonly quiet: boolean;
   readonly log: (line: string) => void;
 }
@@ -144,7 +150,14 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
   const train = worldPrompts(modality, 256, (o.seed + 1) * 100_000);
   const held = worldPrompts(modality, o.heldOut, HELD_OUT_SEED_BASE);
   const byText = new Map<string, WorldPrompt>([...train, ...held].map((p) => [p.text, p]));
-  const policy = createFlowPolicy({ generator });
+  let policy: FlowPolicy;
+  try {
+    policy = createFlowPolicy({ generator, ...(o.sdeWindow ? { sdeWindow: o.sdeWindow } : {}) });
+  } catch (error) {
+    // The window is the only option the policy checks here: name the flag (the generator's step count decides).
+    if (o.sdeWindow && GrpoError.isInstance(error) && error.code === 'invalid_options') throw new CliError('invalid_option', `--sde-window: ${error.message}`);
+    throw error;
+  }
   const outputDir = join(o.out, 'train');
   // Every evaluation's per-prompt oracle scores (same prompts, same starting noise), for the paired change.
   const evaluations: number[][] = [];
@@ -208,6 +221,7 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
     promptsPerStep: o.promptsPerStep,
     learningRate: o.learningRate,
     seed: o.seed,
+    sdeWindow: o.sdeWindow ?? null,
     heldOut: held.length,
     oracleBefore: before,
     oracleAfter: after,
@@ -267,6 +281,15 @@ const grpoSchema = z.object({
   evalEvery: integerFlag(0).optional(),
   worker: z.boolean(),
   quiet: z.boolean(),
+  sdeWindow: z
+    .string()
+    .regex(/^\d+,\d+$/, 'must be START,LENGTH such as 0,3')
+    .transform((v) => {
+      const [start, length] = v.split(',').map(Number) as [number, number];
+      return { start, length };
+    })
+    .refine((w) => w.length >= 1, 'the window needs at least one step')
+    .optional(),
 });
 
 /** Loads the judge named by `flex grpo`'s options: a Flex judge checkpoint or a remote OpenAI-compatible one. */
@@ -301,6 +324,7 @@ export function grpoCommand(program: Command): void {
     .option('--held-out <n>', 'held-out prompts scored by the oracle before and after', '64')
     .option('--eval-every <n>', 'evaluate the oracle every n steps (default: 4 times per run; 0 only at the end)')
     .option('--no-worker', 'run the update in this thread instead of a worker thread')
+    .option('--sde-window <start,length>', 'train only these sampler steps (SDE there, ODE elsewhere), e.g. 0,3 (default: every step)')
     .option('--quiet', 'no progress output', false)
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(grpoSchema, raw);
@@ -317,6 +341,7 @@ export function grpoCommand(program: Command): void {
         heldOut: o.heldOut,
         evalSteps: o.evalEvery ?? Math.max(1, Math.ceil(o.steps / 4)),
         updateInWorker: o.worker,
+        ...(o.sdeWindow ? { sdeWindow: o.sdeWindow } : {}),
         quiet: o.quiet,
         log: (line) => process.stderr.write(`${line}\n`),
       });
