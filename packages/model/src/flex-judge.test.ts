@@ -62,6 +62,22 @@ describe('FlexJudgeModel', () => {
     model.dispose();
   });
 
+  it('weights the trained positions whose target is a chosen token (tokenWeights), and names an unknown token', () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 1 });
+    const example = { media: [solidImage(0.9, 0.1, 0.1), solidImage(0.5, 0.5, 0.5)], prompt: 'a red square', completion: 'evidence 1: 1 red square center\nevidence 2: 1 red square left\n' };
+    const square = tokenizer.vocabulary.indexOf(' square');
+    expect(square).toBeGreaterThan(0);
+    const plain = model.prepareBatch([example]);
+    const weighted = model.prepareBatch([example], { tokenWeights: { ' square': 3 } });
+    const [w, p, targets] = [weighted.weights, plain.weights, weighted.targets].map((t) => (t.arraySync() as number[][])[0]!);
+    // Only the trained " square" targets (two: the prompt's is masked) get the weight; the rest are unchanged.
+    const changed = w!.flatMap((value, t) => (value !== p![t] ? [[targets![t], value]] : []));
+    expect(changed).toEqual([[square, 3], [square, 3]]);
+    expect(() => model.prepareBatch([example], { tokenWeights: { ' hexagonal': 2 } })).toThrow(/hexagonal.*vocabulary/);
+    for (const b of [plain, weighted]) b.dispose();
+    model.dispose();
+  });
+
   it('masks the prompt: log-probs do not count prompt tokens, and the loss trains', () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 1 });
     const batch = model.prepareBatch(examples());

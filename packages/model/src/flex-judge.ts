@@ -206,15 +206,36 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     return this.backbone.params;
   }
 
+  /** Token id → loss weight for `prepareBatch`'s `tokenWeights` (undefined when none); an unknown token is an error. */
+  #targetWeights(tokenWeights: Readonly<Record<string, number>> | undefined): Map<number, number> | undefined {
+    const entries = Object.entries(tokenWeights ?? {});
+    if (entries.length === 0) return undefined;
+    const ids = new Map(this.tokenizer.vocabulary.map((piece, id) => [piece, id] as const));
+    return new Map(
+      entries.map(([piece, weight]) => {
+        const id = ids.get(piece);
+        if (id === undefined) throw new ModelError('shape_error', `tokenWeights: ${JSON.stringify(piece)} is not a token of this model's vocabulary`);
+        if (!(weight > 0) || !Number.isFinite(weight)) throw new ModelError('shape_error', `tokenWeights: the weight of ${JSON.stringify(piece)} must be a positive number, got ${weight}`);
+        return [id, weight] as const;
+      }),
+    );
+  }
+
   /**
    * Tokenises examples into padded tensors. `scoreWeight` (default 1) weights score and winner tokens;
-   * `shortfallWeight` (default 1) the first token of a criterion column that falls short of the requirement.
+   * `shortfallWeight` (default 1) the first token of a criterion column that falls short of the requirement;
+   * `tokenWeights` (token text as in the vocabulary, e.g. `' circle'` → weight) every trained position whose target is
+   * that token. Weights multiply.
    */
-  prepareBatch(examples: readonly JudgeExample[], options: { scoreWeight?: number; shortfallWeight?: number; layout?: SequenceLayout } = {}): PreparedBatch {
+  prepareBatch(
+    examples: readonly JudgeExample[],
+    options: { scoreWeight?: number; shortfallWeight?: number; tokenWeights?: Readonly<Record<string, number>>; layout?: SequenceLayout } = {},
+  ): PreparedBatch {
     if (examples.length === 0) throw new ModelError('shape_error', 'empty batch');
     const layout = options.layout ?? this.layout;
     const scoreWeight = options.scoreWeight ?? 1;
     const shortfallWeight = options.shortfallWeight ?? 1;
+    const byTarget = this.#targetWeights(options.tokenWeights);
     const encoded = examples.map((e) => encodeSequence(this.tokenizer, e.prompt, e.completion, layout, e.open ? { open: true } : {}));
     const length = Math.max(...encoded.map((e) => e.ids.length)) - 1;
     if (length > this.config.maxTextLength) throw new ModelError('shape_error', `a sequence of ${length + 1} tokens exceeds maxTextLength ${this.config.maxTextLength}`);
@@ -229,7 +250,8 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
         input[i * length + t] = e.ids[t] as number;
         targets[i * length + t] = e.ids[t + 1] as number;
         mask[i * length + t] = e.lossMask[t] as number;
-        weights[i * length + t] = (e.lossMask[t] as number) * (e.scoreMask[t] ? scoreWeight : 1) * (e.shortfallMask[t] ? shortfallWeight : 1);
+        weights[i * length + t] =
+          (e.lossMask[t] as number) * (e.scoreMask[t] ? scoreWeight : 1) * (e.shortfallMask[t] ? shortfallWeight : 1) * (byTarget?.get(e.ids[t + 1] as number) ?? 1);
         tokenCount += e.lossMask[t] as number;
       }
     });

@@ -29,6 +29,11 @@ export const sftConfigSchema = trainerConfigSchema.extend({
    * (docs/sft.md, session 4). Default 1 (no extra weight).
    */
   shortfallWeight: z.number().positive().default(1),
+  /**
+   * Loss weights of chosen target tokens, by their text in the model's vocabulary (e.g. `{ ' circle': 4, ' star': 4 }`
+   * to weight the shape words of descriptions; `shapeTokenWeights(tokenizer, 4)`). Default none.
+   */
+  tokenWeights: z.record(z.string(), z.number().positive()).default({}),
 });
 /** Input of {@link sftConfigSchema}. */
 export type SFTConfigInput = z.input<typeof sftConfigSchema>;
@@ -74,14 +79,14 @@ export class SFTTrainer {
     this.model = options.model;
     options.trainDataset.forEach((e, i) => checkExample(e, i, 'trainDataset'));
     (options.evalDataset ?? []).forEach((e, i) => checkExample(e, i, 'evalDataset'));
-    const { scoreWeight, shortfallWeight, ...loopConfig } = this.config;
+    const { scoreWeight, shortfallWeight, tokenWeights, ...loopConfig } = this.config;
     const model = this.model;
     const task: TrainingTask<JudgeExample> = {
       model,
       // Same number and kind of candidates, and similar lengths (a short description padded to a long trace wastes compute).
       batchKey: (e) => `${e.media.length}:${e.media.some((m) => 'frames' in m) ? 'video' : 'image'}:${e.completion.length + e.prompt.length > 400 ? 'long' : 'short'}`,
       loss(examples: readonly JudgeExample[], context: LossContext): tf.Scalar {
-        const batch = model.prepareBatch(examples, { scoreWeight, shortfallWeight });
+        const batch = model.prepareBatch(examples, { scoreWeight, shortfallWeight, tokenWeights });
         context.defer(() => batch.dispose());
         context.tokens(batch.tokenCount);
         const logits = model.logits(batch);
