@@ -3,7 +3,9 @@
 // evidence-first, A/B alternating) and compares every step with the teacher's trace for the same pair:
 // intent restated exactly, each evidence line exact, accuracy when both evidences are exact, share of "Image 1"
 // verdicts (position bias), agreement with the teacher. Prints three outputs beside the teacher's, then one JSON line.
-//   node ../../scripts/run-ts.mjs bench/diagnose-judge.ts --base <checkpoint> [--root /tmp/flex-diag] [--out DIR]
+// --given-evidence forces the true descriptions as the evidence lines (GenerationRequest.evidence): the accuracy of the
+// reasoning alone, with perfect perception.
+//   node ../../scripts/run-ts.mjs bench/diagnose-judge.ts --base <checkpoint> [--root /tmp/flex-diag] [--out DIR] [--given-evidence]
 //        [--train 3000] [--steps 300] [--lr 1.5e-3] [--mix 0.5] [--intent 0.5] [--lookup 0] [--save N] [--score-weight 2] [--shortfall-weight 1]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,8 +46,13 @@ runMain(async () => {
   const { model } = await loadCheckpoint({ directory: checkpoint, kind: 'flex-judge' });
   model.layout = 'evidence-first';
   const pairs = (await loadPairs(test)).filter((p) => p.record.label !== 'tie');
+  const given = process.argv.includes('--given-evidence');
   const outputs = model.generate(
-    pairs.map((p, i) => ({ media: (i % 2 ? [p.b, p.a] : [p.a, p.b]) as Media[], prompt: p.record.prompt })),
+    pairs.map((p, i) => {
+      const [first, second] = i % 2 ? [p.record.b, p.record.a] : [p.record.a, p.record.b];
+      const evidence = `evidence 1: ${describeScene(first.scene)}\nevidence 2: ${describeScene(second.scene)}\n`;
+      return { media: (i % 2 ? [p.b, p.a] : [p.a, p.b]) as Media[], prompt: p.record.prompt, ...(given ? { evidence } : {}) };
+    }),
     { temperature: 0, constrained: true, maxNewTokens: 560, batchSize: 24 },
   );
   const teacher = new SimulatedTeacher();
@@ -79,6 +86,7 @@ runMain(async () => {
   console.log(
     JSON.stringify({
       pairs: n,
+      given_evidence: given,
       accuracy: counts.right / n,
       parse_rate: counts.parsed / n,
       says_image_1: counts.first / Math.max(1, counts.parsed),

@@ -102,7 +102,7 @@ describe('checkpoints', () => {
     for (const m of [model, plain, switched]) m.dispose();
   });
 
-  it('grows the vision stem with residual blocks that start as the identity, and trains them', async () => {
+  it('grows the vision stem and the decoder with blocks that start as the identity, and trains them', async () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
     const optimizer = createOptimizer({ learningRate: 5e-3 });
     const batch = model.prepareBatch(examples);
@@ -126,8 +126,18 @@ describe('checkpoints', () => {
     const again = (await loadCheckpoint({ directory: grownDir, kind: 'flex-judge' })).model;
     expect(await values(again)).toEqual(await values(grown.model));
     await expect(loadCheckpoint({ directory: grownDir, residualBlocks: 1 })).rejects.toMatchObject({ code: 'checkpoint_mismatch' });
-    for (const m of [model, grown.model, again]) m.dispose();
-    for (const b of [batch, growBatch]) b.dispose();
+    // The decoder grows on top the same way: two identity blocks, then they learn.
+    const deeper = (await loadCheckpoint({ directory, kind: 'flex-judge', layers: model.config.layers + 2 })).model;
+    expect(deeper.config.layers).toBe(model.config.layers + 2);
+    score(deeper).forEach((s, i) => expect(s).toBeCloseTo(before[i] as number, 4));
+    const top = `decoder.block${model.config.layers + 1}`;
+    expect(Math.max(...(await deeper.parameters.get(`${top}.mlp.down.weight`).data()).map(Math.abs))).toBe(0);
+    const deepBatch = deeper.prepareBatch(examples);
+    trainStep({ parameters: deeper.parameters, optimizer: createOptimizer({ learningRate: 5e-3 }), maxGradNorm: 1, loss: () => deeper.loss(deepBatch) });
+    expect(Math.max(...(await deeper.parameters.get(`${top}.mlp.down.weight`).data()).map(Math.abs))).toBeGreaterThan(0);
+    await expect(loadCheckpoint({ directory, layers: 1 })).rejects.toMatchObject({ code: 'checkpoint_mismatch' });
+    for (const m of [model, grown.model, again, deeper]) m.dispose();
+    for (const b of [batch, growBatch, deepBatch]) b.dispose();
     optimizer.dispose();
   });
 

@@ -203,6 +203,13 @@ export const loadCheckpointOptionsSchema = z.object({
    * checkpoint's own.
    */
   residualBlocks: z.number().int().min(0).optional(),
+  /**
+   * Grow the decoder to this many transformer blocks (at least the checkpoint's own). The new blocks go on top, their
+   * attention output and MLP down projections start at zero, so each is the identity and the grown model computes
+   * what the checkpoint did until it is trained. Like `residualBlocks`, the optimizer and trainer state are not loaded.
+   * Default: the checkpoint's own.
+   */
+  layers: z.number().int().min(1).optional(),
 });
 /** Input of {@link loadCheckpoint}. */
 export type LoadCheckpointOptions = z.input<typeof loadCheckpointOptionsSchema>;
@@ -212,7 +219,7 @@ export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'f
 export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'bradley-terry' }): Promise<LoadedCheckpoint<BradleyTerryModel>>;
 export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<LoadedCheckpoint>;
 export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<LoadedCheckpoint> {
-  const { directory, kind, positionBias, residualBlocks } = parseOptions(loadCheckpointOptionsSchema, options, 'loadCheckpoint options');
+  const { directory, kind, positionBias, residualBlocks, layers } = parseOptions(loadCheckpointOptionsSchema, options, 'loadCheckpoint options');
   let raw: string;
   try {
     raw = await readFile(join(directory, 'config.json'), 'utf8');
@@ -238,16 +245,25 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
   }
   const saved = parsed.data;
   const savedBlocks = saved.model.vision.residualBlocks;
+  const savedLayers = saved.model.layers;
   if (residualBlocks !== undefined && residualBlocks < savedBlocks) {
     throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedBlocks} residual blocks per stem conv; it cannot be shrunk to ${residualBlocks}`);
   }
-  const grown = residualBlocks !== undefined && residualBlocks > savedBlocks;
+  if (layers !== undefined && layers < savedLayers) throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedLayers} decoder blocks; it cannot be shrunk to ${layers}`);
+  const growStem = residualBlocks !== undefined && residualBlocks > savedBlocks;
+  const growDecoder = layers !== undefined && layers > savedLayers;
+  const grown = growStem || growDecoder;
   const model0 = {
     ...saved.model,
     ...(positionBias === undefined ? {} : { positionBias }),
-    ...(grown ? { vision: { ...saved.model.vision, residualBlocks } } : {}),
+    ...(growStem ? { vision: { ...saved.model.vision, residualBlocks } } : {}),
+    ...(growDecoder ? { layers } : {}),
   };
   const config = grown ? { ...saved, model: model0, optimizer: undefined, trainer: undefined } : { ...saved, model: model0 };
+  const newLayer = (name: string) => {
+    const match = /^decoder\.block(\d+)\./.exec(name);
+    return match !== null && Number(match[1]) >= savedLayers;
+  };
   const tokenizer = Tokenizer.fromJSON(config.tokenizer);
   const model: CheckpointModel =
     config.kind === 'flex-judge'
@@ -256,7 +272,14 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
   try {
     const weights = decode(await readBinary(directory, config.weights), config.weights.specs);
     try {
-      model.parameters.assign(weights, grown ? (name) => (stemBlockIndex(name) ?? -1) >= savedBlocks : undefined);
+      model.parameters.assign(weights, grown ? (name) => (stemBlockIndex(name) ?? -1) >= savedBlocks || newLayer(name) : undefined);
+      // New decoder blocks start as the identity: nothing written back into the residual stream.
+      for (const name of model.parameters.names()) {
+        if (newLayer(name) && /\.(attention\.output|mlp\.down)\.weight$/.test(name)) {
+          const variable = model.parameters.get(name);
+          tf.tidy(() => variable.assign(tf.zerosLike(variable)));
+        }
+      }
     } catch (error) {
       throw new CheckpointError('checkpoint_mismatch', `weights of ${directory} do not fit the model: ${(error as Error).message}`, { cause: error });
     } finally {

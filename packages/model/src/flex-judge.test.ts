@@ -212,6 +212,28 @@ describe('FlexJudgeModel', () => {
     model.dispose();
   });
 
+  it('evidence-first: given evidence lines are forced, then the prompt, and the rest is written after them', () => {
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
+    const media = [randomImage(11), randomImage(12)];
+    const evidence = 'evidence 1: 1 red square center\nevidence 2: 1 blue square left\n';
+    const [given, batched] = model.generate(
+      [
+        { media, prompt: 'a red square', evidence },
+        { media, prompt: 'a red square' },
+      ],
+      { maxNewTokens: 220 },
+    );
+    expect(given!.tokens.slice(0, tokenizer.encode(evidence).length)).toEqual(tokenizer.encode(evidence));
+    expect(splitEvidence(given!.text).evidence).toBe(evidence);
+    expect(decodeCompact(given!.text, { prompt: 'a red square', modality: 'image', mode: 'pairwise' }).ok, given!.text).toBe(true);
+    // The other request of the batch writes its own evidence.
+    expect(splitEvidence(batched!.text).evidence).not.toBe(evidence);
+    expect(() => model.generate([{ media, prompt: 'a red square', evidence: 'evidence 1: only one line\n' }])).toThrow(/2 line\(s\)/);
+    const promptFirst = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5 });
+    expect(() => promptFirst.generate([{ media, prompt: 'a red square', evidence }])).toThrow(/evidence-first/);
+    for (const m of [model, promptFirst]) m.dispose();
+  });
+
   it('judge(): results for images and videos, both orders, and typed failures', async () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 6 });
     const results = await model.judge(

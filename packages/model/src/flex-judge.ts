@@ -80,6 +80,12 @@ export interface GenerationRequest {
   /** 1 or 2 candidates (slot order), or none. */
   readonly media: readonly Media[];
   readonly prompt: string;
+  /**
+   * Evidence-first layout only: evidence lines to use instead of writing them (`evidence 1: …\nevidence 2: …\n`,
+   * e.g. from another captioner, or the true descriptions to measure the reasoning alone). The decoder forces them,
+   * then the prompt, and writes the rest; the output text includes them.
+   */
+  readonly evidence?: string;
 }
 
 /** Options of {@link FlexJudgeModel.generate}. */
@@ -342,9 +348,17 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     requests.forEach((r, index) => {
       const promptIds = this.tokenizer.encode(r.prompt);
       const prefix = generationPrefix(this.tokenizer, r.prompt, layout);
+      if (r.evidence !== undefined) {
+        if (layout !== 'evidence-first') throw new ModelError('invalid_options', `request ${offset + index}: given evidence needs the evidence-first layout (this is ${layout})`);
+        const lines = r.evidence.split('\n');
+        if (lines.at(-1) !== '' || lines.length - 1 !== candidates || !lines.slice(0, -1).every((l) => /^evidence( \d+)?: ./.test(l))) {
+          throw new ModelError('invalid_options', `request ${offset + index}: evidence must be ${candidates} line(s) "evidence${candidates > 1 ? ' N' : ''}: …" each ending in a newline, got ${JSON.stringify(r.evidence.slice(0, 80))}`);
+        }
+      }
       const decoder = new SequenceDecoder(this.tokenizer, {
         layout,
         promptIds,
+        ...(r.evidence !== undefined ? { evidence: r.evidence } : {}),
         constrained: o.constrained && candidates > 0,
         grammar,
         pairwise: mode === 'pairwise',

@@ -59,6 +59,8 @@ export class SequenceDecoder {
       readonly pairwise: boolean;
       readonly seed: number;
       readonly sampling: SamplingSettings;
+      /** Evidence-first: the evidence lines to force instead of writing them (then the prompt is forced too). */
+      readonly evidence?: string;
     },
   ) {
     this.#phase = options.layout === 'evidence-first' ? 'evidence' : 'rest';
@@ -66,6 +68,12 @@ export class SequenceDecoder {
     if (options.constrained) {
       this.#planners = decoderPlanners(tokenizer, options.layout, options.grammar);
       this.#tracker = (this.#phase === 'evidence' ? (this.#planners.evidence as CompletionPlanner) : this.#planners.rest).start();
+    }
+    if (options.evidence !== undefined && this.#phase === 'evidence') {
+      // Forced like the prompt: the rest's grammar starts once the queue is written.
+      this.#phase = 'prompt';
+      this.#texts.evidence = options.evidence;
+      this.#queue = [...tokenizer.encode(options.evidence), SEP, ...options.promptIds, SEP];
     }
   }
 
