@@ -104,6 +104,8 @@ export class Backbone {
   readonly slot: Embedding;
   readonly tokens: Embedding;
   readonly textPosition: Embedding;
+  /** The candidate tags of text tokens (`candidateTags`), starting at zero. */
+  readonly textTag?: Embedding;
   readonly blocks: TransformerBlock[];
   readonly finalNorm: LayerNorm;
   /** Side of the image token grid. */
@@ -124,6 +126,7 @@ export class Backbone {
     this.slot = new Embedding(params, 'slot', 3, d);
     this.tokens = new Embedding(params, 'text.tokens', config.vocabSize, d);
     this.textPosition = new Embedding(params, 'text.position', config.maxTextLength, d);
+    if (config.candidateTags) this.textTag = new Embedding(params, 'text.tag', 3, d, 0);
     this.blocks = Array.from({ length: config.layers }, (_, i) => new TransformerBlock(params, `decoder.block${i}`, d, config.heads, config.mlpRatio));
     this.finalNorm = new LayerNorm(params, 'decoder.finalNorm', d);
   }
@@ -160,13 +163,21 @@ export class Backbone {
     });
   }
 
-  /** Embeds text ids `[B, T]` at positions `[B, T]` (int32; default 0…T−1). */
-  embedText(ids: tf.Tensor2D, positions?: tf.Tensor2D): tf.Tensor3D {
+  /**
+   * Embeds text ids `[B, T]` at positions `[B, T]` (int32; default 0…T−1), with their candidate tags `[B, T]` (int32)
+   * when the config has `candidateTags` (required then).
+   */
+  embedText(ids: tf.Tensor2D, positions?: tf.Tensor2D, tags?: tf.Tensor2D): tf.Tensor3D {
     return tf.tidy(() => {
       const [b, t] = ids.shape;
       if (t > this.config.maxTextLength && !positions) throw new ModelError('shape_error', `text of ${t} tokens exceeds maxTextLength ${this.config.maxTextLength}`);
       const pos = positions ? this.textPosition.apply(positions) : this.textPosition.apply(tf.range(0, t, 1, 'int32')).reshape([1, t, this.config.dModel]);
-      return this.tokens.apply(ids).add(pos).reshape([b, t, this.config.dModel]) as tf.Tensor3D;
+      let x = this.tokens.apply(ids).add(pos);
+      if (this.textTag) {
+        if (!tags) throw new ModelError('shape_error', 'this model tags text tokens with their candidate (candidateTags): pass the tags');
+        x = x.add(this.textTag.apply(tags));
+      }
+      return x.reshape([b, t, this.config.dModel]) as tf.Tensor3D;
     });
   }
 

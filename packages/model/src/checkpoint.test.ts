@@ -136,6 +136,14 @@ describe('checkpoints', () => {
     trainStep({ parameters: deeper.parameters, optimizer: createOptimizer({ learningRate: 5e-3 }), maxGradNorm: 1, loss: () => deeper.loss(deepBatch) });
     expect(Math.max(...(await deeper.parameters.get(`${top}.mlp.down.weight`).data()).map(Math.abs))).toBeGreaterThan(0);
     await expect(loadCheckpoint({ directory, layers: 1 })).rejects.toMatchObject({ code: 'checkpoint_mismatch' });
+    // Candidate tags switch on with a zero embedding (same scores), and cannot be switched off again.
+    const tagged = (await loadCheckpoint({ directory, kind: 'flex-judge', candidateTags: true })).model;
+    expect(tagged.config.candidateTags).toBe(true);
+    score(tagged).forEach((s, i) => expect(s).toBeCloseTo(before[i] as number, 4));
+    const taggedDir = join(root, 'tagged');
+    await saveCheckpoint({ directory: taggedDir, model: tagged });
+    await expect(loadCheckpoint({ directory: taggedDir, candidateTags: false })).rejects.toMatchObject({ code: 'checkpoint_mismatch' });
+    tagged.dispose();
     for (const m of [model, grown.model, again, deeper]) m.dispose();
     for (const b of [batch, growBatch, deepBatch]) b.dispose();
     optimizer.dispose();

@@ -210,6 +210,12 @@ export const loadCheckpointOptionsSchema = z.object({
    * Default: the checkpoint's own.
    */
   layers: z.number().int().min(1).optional(),
+  /**
+   * Switch on the candidate tags of text tokens (`candidateTags` in the model config, docs/model.md). Their embedding
+   * starts at zero, so the model computes what the checkpoint did until it is trained; like the growth options, the
+   * optimizer and trainer state are not loaded. A checkpoint trained with tags cannot switch them off.
+   */
+  candidateTags: z.boolean().optional(),
 });
 /** Input of {@link loadCheckpoint}. */
 export type LoadCheckpointOptions = z.input<typeof loadCheckpointOptionsSchema>;
@@ -219,7 +225,7 @@ export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'f
 export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'bradley-terry' }): Promise<LoadedCheckpoint<BradleyTerryModel>>;
 export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<LoadedCheckpoint>;
 export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<LoadedCheckpoint> {
-  const { directory, kind, positionBias, residualBlocks, layers } = parseOptions(loadCheckpointOptionsSchema, options, 'loadCheckpoint options');
+  const { directory, kind, positionBias, residualBlocks, layers, candidateTags } = parseOptions(loadCheckpointOptionsSchema, options, 'loadCheckpoint options');
   let raw: string;
   try {
     raw = await readFile(join(directory, 'config.json'), 'utf8');
@@ -250,14 +256,17 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
     throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedBlocks} residual blocks per stem conv; it cannot be shrunk to ${residualBlocks}`);
   }
   if (layers !== undefined && layers < savedLayers) throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedLayers} decoder blocks; it cannot be shrunk to ${layers}`);
+  if (candidateTags === false && saved.model.candidateTags) throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} was trained with candidate tags; they cannot be switched off`);
   const growStem = residualBlocks !== undefined && residualBlocks > savedBlocks;
   const growDecoder = layers !== undefined && layers > savedLayers;
-  const grown = growStem || growDecoder;
+  const addTags = candidateTags === true && !saved.model.candidateTags;
+  const grown = growStem || growDecoder || addTags;
   const model0 = {
     ...saved.model,
     ...(positionBias === undefined ? {} : { positionBias }),
     ...(growStem ? { vision: { ...saved.model.vision, residualBlocks } } : {}),
     ...(growDecoder ? { layers } : {}),
+    ...(addTags ? { candidateTags: true } : {}),
   };
   const config = grown ? { ...saved, model: model0, optimizer: undefined, trainer: undefined } : { ...saved, model: model0 };
   const newLayer = (name: string) => {
@@ -272,7 +281,7 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
   try {
     const weights = decode(await readBinary(directory, config.weights), config.weights.specs);
     try {
-      model.parameters.assign(weights, grown ? (name) => (stemBlockIndex(name) ?? -1) >= savedBlocks || newLayer(name) : undefined);
+      model.parameters.assign(weights, grown ? (name) => (stemBlockIndex(name) ?? -1) >= savedBlocks || newLayer(name) || (addTags && name === 'text.tag.table') : undefined);
       // New decoder blocks start as the identity: nothing written back into the residual stream.
       for (const name of model.parameters.names()) {
         if (newLayer(name) && /\.(attention\.output|mlp\.down)\.weight$/.test(name)) {

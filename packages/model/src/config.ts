@@ -46,6 +46,16 @@ export const modelConfigSchema = z
      * fine-tuned. Default `none` (what older checkpoints were trained with).
      */
     positionBias: z.enum(['none', 'alibi']).default('none'),
+    /**
+     * Tag each text token with the candidate it speaks of, as a learned embedding added to it: the tokens of
+     * `evidence N:` lines get tag N, and in a `criterion:` line the tokens of the N-th candidate's column (after its
+     * N-th unescaped `|`) get tag N; everything else 0 ({@link candidateTag}). Without it, a small model must count
+     * the `|` of a line to know whose column it writes and find that candidate's evidence line by position — the
+     * binding the judge failed at (docs/sft.md, session 5). The tags follow from the text, so generation computes
+     * them as it writes. The embedding starts at zero: a checkpoint can be switched on (`loadCheckpoint({
+     * candidateTags: true })`) and fine-tuned. Default false.
+     */
+    candidateTags: z.boolean().default(false),
     /** The vision encoder. */
     vision: visionConfigSchema.default(visionConfigSchema.parse({})),
     /** Seed of the initial parameters. Default 0. */

@@ -5,7 +5,7 @@ import { initBackend } from './backend';
 import { FlexJudgeModel, type JudgeExample } from './flex-judge';
 import { accumulateGradients, computeGradients, createOptimizer, globalNorm, scaleGradients, tokenAccuracy, trainStep } from './training';
 import { randomImage, randomVideo, sampleAssessment, sampleTokenizer, solidImage } from './test-helpers';
-import { encodeSequence, splitEvidence, joinEvidence } from './sequence';
+import { candidateTag, encodeSequence, splitEvidence, joinEvidence } from './sequence';
 import { EOS } from './tokenizer';
 
 const tokenizer = sampleTokenizer();
@@ -232,6 +232,45 @@ describe('FlexJudgeModel', () => {
     const promptFirst = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5 });
     expect(() => promptFirst.generate([{ media, prompt: 'a red square', evidence }])).toThrow(/evidence-first/);
     for (const m of [model, promptFirst]) m.dispose();
+  });
+
+  it('candidate tags: evidence line N and the N-th column of a criterion line are tagged N', () => {
+    expect(candidateTag('evidence 2: 1 red sq', 2)).toBe(2);
+    expect(candidateTag('evidence: 1 red', 1)).toBe(1);
+    expect(candidateTag('evidence 3: x', 2)).toBe(0);
+    expect(candidateTag('criterion: Count', 2)).toBe(0);
+    expect(candidateTag('criterion: Count | 2 red', 2)).toBe(1);
+    expect(candidateTag('criterion: Count | 2 red | 1 re', 2)).toBe(2);
+    expect(candidateTag('criterion: Count | 2 red | 1 red | 7', 2)).toBe(0);
+    expect(candidateTag('criterion: A \\| B | x', 2)).toBe(1); // an escaped pipe in the name is text
+    expect(candidateTag('criterion: Count | 2 red | 7', 1)).toBe(0);
+    expect(candidateTag('verdict A: Image 2 is better | 2', 2)).toBe(0);
+    const text = 'intent: 1 red square\nevidence 1: 1 red square center\nevidence 2: 1 blue square left\ncriterion: Colour | red | blue, wanted red | 9\n';
+    const seq = encodeSequence(tokenizer, 'a red square', text, 'evidence-first');
+    const words = (tag: number) => seq.ids.flatMap((id, t) => (seq.tags[t] === tag && !tokenizer.isSpecial(id) ? [tokenizer.textOf(id)] : [])).join('');
+    // A line's tag is known from its ':' (evidence) or its pipe (criterion column) on: the token that opens a column
+    // carries that column's tag, so the model knows whose column it writes when it predicts the column's first word.
+    expect(words(1)).toBe(': 1 red square center | red');
+    expect(words(2)).toBe(': 1 blue square left | blue, wanted red');
+  });
+
+  it('candidate tags: a switched-on checkpoint computes what it did, then generation with tags is the same with and without the cache', async () => {
+    const plain = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first' });
+    const tagged = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 5, layout: 'evidence-first', config: { candidateTags: true } });
+    tagged.parameters.assign(Object.fromEntries(plain.parameters.entries()), (name) => name === 'text.tag.table');
+    const batchPlain = plain.prepareBatch(examples());
+    const batchTagged = tagged.prepareBatch(examples());
+    expect(tagged.loss(batchTagged).dataSync()[0]).toBeCloseTo(plain.loss(batchPlain).dataSync()[0] as number, 5);
+    // Give the tags weight, then the two ways of decoding must still agree token for token.
+    const table = tagged.parameters.get('text.tag.table');
+    table.assign(tf.tidy(() => tf.randomNormal(table.shape, 0, 0.5, 'float32', 3)));
+    const request = [{ media: [randomImage(11), randomImage(12)], prompt: 'a red square' }];
+    const cached = tagged.generate(request, { maxNewTokens: 200, useCache: true });
+    const full = tagged.generate(request, { maxNewTokens: 200, useCache: false });
+    expect(cached[0]!.tokens).toEqual(full[0]!.tokens);
+    expect(tagged.loss(batchTagged).dataSync()[0]).not.toBeCloseTo(plain.loss(batchPlain).dataSync()[0] as number, 3);
+    for (const b of [batchPlain, batchTagged]) b.dispose();
+    for (const m of [plain, tagged]) m.dispose();
   });
 
   it('judge(): results for images and videos, both orders, and typed failures', async () => {

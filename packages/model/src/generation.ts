@@ -3,7 +3,7 @@ import { type CompletionPlanner, type GrammarTracker, completionPlanner } from '
 import { createRng, type Rng } from './random';
 import { EOS, PAD, SEP, BOS, UNK, type Tokenizer } from './tokenizer';
 import type { SequenceLayout } from './sequence';
-import { joinEvidence } from './sequence';
+import { LineTracker, joinEvidence } from './sequence';
 
 /**
  * Token choice for generation: greedy or sampled (temperature, top-k, Gumbel-max so that masking keeps the
@@ -46,6 +46,9 @@ export class SequenceDecoder {
   #tracker: GrammarTracker | undefined;
   #texts = { evidence: '', rest: '' };
   #queue: number[] = [];
+  readonly #line = new LineTracker();
+  /** The candidate tag of the last accepted token (`candidateTags`; 0 after a finished sequence's padding). */
+  tag = 0;
   readonly #rng: Rng;
   readonly #planners: DecoderPlanners | undefined;
 
@@ -214,6 +217,8 @@ export class SequenceDecoder {
   /** Records the chosen token and advances the phase. */
   accept(id: number): void {
     this.tokens.push(id);
+    const special = this.tokenizer.isSpecial(id);
+    this.tag = this.#line.feed(special ? '' : this.tokenizer.textOf(id), special, this.options.pairwise ? 2 : 1);
     if (this.#queue.length > 0 || this.#phase === 'prompt') {
       if (this.#queue.length === 0) {
         this.#phase = 'rest';

@@ -20,7 +20,7 @@ export type { OptimizerOptions, TrainStepResult } from './training';
 export * from './generators';
 export { FlexJudgeModel, flexJudgeCreateOptionsSchema, generateOptionsSchema, minimumNewTokensOptionsSchema } from './flex-judge';
 export type { JudgeExample, PreparedBatch, FlexJudgeCreateOptions, GenerationRequest, GenerateOptions, GenerationOutput, GenerationError, MinimumNewTokensOptions, FlexJudgeOptions } from './flex-judge';
-export { encodeSequence, generationPrefix, splitEvidence, joinEvidence } from './sequence';
+export { candidateTag, encodeSequence, generationPrefix, splitEvidence, joinEvidence } from './sequence';
 export type { SequenceLayout, EncodedSequence } from './sequence';
 export { BradleyTerryModel, bradleyTerryCreateOptionsSchema } from './bradley-terry';
 export type { BradleyTerryCreateOptions, ScoreRequest, PreferencePair } from './bradley-terry';

@@ -48,6 +48,8 @@ export interface EncodedSequence {
    * instead of restating the requirement.
    */
   readonly shortfallMask: number[];
+  /** `tags[t]`: the candidate tag of `ids[t]` ({@link candidateTag}) for a sequence about `candidates` candidates. */
+  readonly tags: number[];
 }
 
 /**
@@ -76,11 +78,55 @@ function shortfallStarts(pieces: readonly string[], first: number, last: number)
 const scorePiece = /^ ?\d+$/;
 
 /**
+ * The candidate a line's text so far speaks of (`candidateTags` in the model config): N in an `evidence N:` line
+ * (1 in a one-candidate `evidence:` line), N in the N-th candidate column of a `criterion:` line (after its N-th
+ * unescaped `|`, for N up to `candidates`), else 0.
+ */
+export function candidateTag(line: string, candidates: number): number {
+  if (line.startsWith('evidence')) {
+    const match = /^evidence(?: (\d+))?:/.exec(line);
+    if (!match) return 0;
+    const n = match[1] === undefined ? 1 : Number(match[1]);
+    return n >= 1 && n <= candidates ? n : 0;
+  }
+  if (!line.startsWith('criterion: ')) return 0;
+  let pipes = 0;
+  let escaped = false;
+  for (const ch of line) {
+    if (escaped) escaped = false;
+    else if (ch === '\\') escaped = true;
+    else if (ch === '|') pipes++;
+  }
+  return pipes >= 1 && pipes <= candidates ? pipes : 0;
+}
+
+/** Follows the current line through tokens (for {@link candidateTag}): special tokens and newlines end a line. */
+export class LineTracker {
+  line = '';
+  /** Feeds one token's text ('' with `special` for a special token) and returns the tag of that token. */
+  feed(piece: string, special: boolean, candidates: number): number {
+    if (special) {
+      this.line = '';
+      return 0;
+    }
+    const newline = piece.lastIndexOf('\n');
+    this.line = newline >= 0 ? piece.slice(newline + 1) : this.line + piece;
+    return newline >= 0 ? 0 : candidateTag(this.line, candidates);
+  }
+}
+
+/**
  * Encodes prompt + compact assessment in a layout. `open`: the completion is only the start of an answer (e.g. the
  * intent line of a check), so no `<eos>` is appended or trained — the example teaches its lines without teaching
  * the model to stop there.
  */
-export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion: string, layout: SequenceLayout, options: { open?: boolean } = {}): EncodedSequence {
+export function encodeSequence(
+  tokenizer: Tokenizer,
+  prompt: string,
+  completion: string,
+  layout: SequenceLayout,
+  options: { open?: boolean; candidates?: number } = {},
+): EncodedSequence {
   const promptIds = tokenizer.encode(prompt);
   const end = options.open ? [] : [EOS];
   const segments: { ids: number[]; trained: boolean }[] = [];
@@ -113,7 +159,9 @@ export function encodeSequence(tokenizer: Tokenizer, prompt: string, completion:
     lineStart = i + 1;
   });
   if (ids.length < 2) throw new ModelError('shape_error', 'empty sequence');
-  return { ids, lossMask, scoreMask, shortfallMask };
+  const tracker = new LineTracker();
+  const tags = ids.map((id, i) => tracker.feed(pieces[i] as string, tokenizer.isSpecial(id), options.candidates ?? 2));
+  return { ids, lossMask, scoreMask, shortfallMask, tags };
 }
 
 /** Ids that start generation in a layout (the prefix the model reads before writing). */
