@@ -1,4 +1,4 @@
-export { SFTTrainer, sftConfigSchema } from './sft-trainer';
+export { SFTTrainer, exampleLength, sftConfigSchema } from './sft-trainer';
 export type { SFTConfig, SFTConfigInput, SFTTrainerOptions } from './sft-trainer';
 export { SftError } from './errors';
 export type { SftErrorCode } from './errors';

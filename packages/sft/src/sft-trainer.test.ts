@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FlexJudgeModel, buildJudgeTokenizer, initBackend, tf, type JudgeExample } from '@flex/model';
-import { SFTTrainer } from './sft-trainer';
+import { SFTTrainer, exampleLength } from './sft-trainer';
 import { SftError } from './errors';
 import { descriptionExample, pairDescriptionExample, questionExamples } from './examples';
 import { drawWorldPairs } from './world';
@@ -112,6 +112,10 @@ describe('SFTTrainer', () => {
     expect(() => new SFTTrainer({ model, config: { outputDir: '/tmp/x', batchSize: 0 }, trainDataset: examples })).toThrow(/batchSize/);
     expect(() => new SFTTrainer({ model, config: { outputDir: '/tmp/x', bogus: 1 } as never, trainDataset: examples })).toThrow(/bogus|Unrecognized/);
     expect(() => new SFTTrainer({ model, config: { outputDir: '/tmp/x' }, trainDataset: [{ prompt: 1 } as never] })).toThrow(/trainDataset\[0\]/);
+    // Too long for the model's text positions: refused before training, not when its batch comes up.
+    const long = { ...examples[0]!, completion: examples[0]!.completion.repeat(40) };
+    expect(exampleLength(model, long)).toBeGreaterThan(model.config.maxTextLength);
+    expect(() => new SFTTrainer({ model, config: { outputDir: '/tmp/x' }, trainDataset: [...examples, long] })).toThrow(new RegExp(`trainDataset\\[${examples.length}\\] is \\d+ tokens long.*maxTextLength`));
     model.dispose();
   });
 });

@@ -9,6 +9,7 @@ import {
   type TrainingTask,
   TrainingLoop,
   crossEntropyLoss,
+  encodeSequence,
   tf,
   tokenAccuracy,
   trainerConfigSchema,
@@ -51,11 +52,21 @@ export interface SFTTrainerOptions {
   readonly callbacks?: readonly TrainerCallbacks[];
 }
 
-function checkExample(example: JudgeExample, index: number, which: string): void {
+/** Text positions an example takes in the model (its layout; what `prepareBatch` checks against `maxTextLength`). */
+export function exampleLength(model: FlexJudgeModel, example: JudgeExample): number {
+  return encodeSequence(model.tokenizer, example.prompt, example.completion, model.layout, example.open ? { open: true } : {}).ids.length - 1;
+}
+
+function checkExample(example: JudgeExample, index: number, which: string, model: FlexJudgeModel): void {
   if (!example || typeof example.prompt !== 'string' || typeof example.completion !== 'string' || !Array.isArray(example.media)) {
     throw new SftError('invalid_dataset', `${which}[${index}] is not an example { media, prompt, completion }`);
   }
   if (example.media.length > 2) throw new SftError('invalid_dataset', `${which}[${index}] has ${example.media.length} candidates (at most 2)`);
+  // Checked before training starts: an example that cannot fit would otherwise stop the run when its batch comes.
+  const length = exampleLength(model, example);
+  if (length > model.config.maxTextLength) {
+    throw new SftError('invalid_dataset', `${which}[${index}] is ${length} tokens long (${model.layout} layout), more than the model's maxTextLength of ${model.config.maxTextLength}: drop or shorten it (sft() drops such traces and counts them)`);
+  }
 }
 
 /**
@@ -77,8 +88,8 @@ export class SFTTrainer {
     if (!parsed.success) throw new SftError('invalid_options', `SFT config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     this.config = parsed.data;
     this.model = options.model;
-    options.trainDataset.forEach((e, i) => checkExample(e, i, 'trainDataset'));
-    (options.evalDataset ?? []).forEach((e, i) => checkExample(e, i, 'evalDataset'));
+    options.trainDataset.forEach((e, i) => checkExample(e, i, 'trainDataset', options.model));
+    (options.evalDataset ?? []).forEach((e, i) => checkExample(e, i, 'evalDataset', options.model));
     const { scoreWeight, shortfallWeight, tokenWeights, ...loopConfig } = this.config;
     const model = this.model;
     const task: TrainingTask<JudgeExample> = {
