@@ -67,6 +67,11 @@ export const pretrainOptionsSchema = z.object({
    * `loadCheckpoint({ residualBlocks })`, docs/model.md). From scratch, set `vision.residualBlocks` in `modelConfig`. Default: the checkpoint's own.
    */
   residualBlocks: z.number().int().min(0).optional(),
+  /**
+   * Switch on the `initFrom` model's candidate tags (`loadCheckpoint({ candidateTags: true })`, docs/model.md; they
+   * start at zero). From scratch, set `candidateTags` in `modelConfig`. Default: the checkpoint's own.
+   */
+  candidateTags: z.boolean().optional(),
   /** Offset of the world draw (a later phase can draw fresh pairs). Default 0. */
   drawOffset: z.number().int().min(0).default(0),
   /** SFT config overrides (learning rate, steps, batch size…); `outputDir` defaults to `out`. */
@@ -194,7 +199,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   } else {
     const train = drawWorldPairs({ seed: o.seed, split: 'train', count: o.pairs, size: o.imageSize, start: o.drawOffset });
     if (o.initFrom) {
-      const loaded = await loadCheckpoint({ directory: o.initFrom, kind: 'flex-judge', ...(o.positionBias ? { positionBias: o.positionBias } : {}), ...(o.residualBlocks !== undefined ? { residualBlocks: o.residualBlocks } : {}) });
+      const loaded = await loadCheckpoint({ directory: o.initFrom, kind: 'flex-judge', ...(o.positionBias ? { positionBias: o.positionBias } : {}), ...(o.residualBlocks !== undefined ? { residualBlocks: o.residualBlocks } : {}), ...(o.candidateTags !== undefined ? { candidateTags: o.candidateTags } : {}) });
       loaded.optimizer?.dispose();
       model = loaded.model;
       model.layout = 'evidence-first';
@@ -228,7 +233,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   };
   writeFileSync(
     join(o.out, 'pretrain-report.json'),
-    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, ...mix, initFrom: o.initFrom, positionBias: o.positionBias, residualBlocks: o.residualBlocks, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
+    `${JSON.stringify({ ...report, options: { seed: o.seed, preset: o.preset, pairs: o.pairs, imageSize: o.imageSize, vocabSize: o.vocabSize, modelConfig: o.modelConfig, trainer: config, ...mix, initFrom: o.initFrom, positionBias: o.positionBias, residualBlocks: o.residualBlocks, candidateTags: o.candidateTags, drawOffset: o.drawOffset, stopAfterSteps: o.stopAfterSteps, fromCheckpoint: o.fromCheckpoint } }, null, 2)}\n`,
   );
   model.dispose();
   return report;
