@@ -5,13 +5,8 @@
 // perception held; free-running accuracy after SFT 0.505 (no gain).
 import { initBackend, runMain } from '@flex/model';
 import { pretrain } from '../src/index';
+import { arg } from './args';
 
-const arg = (name: string, fallback?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-};
 
 runMain(async () => {
   await initBackend();

@@ -7,13 +7,8 @@ import { join } from 'node:path';
 import { initBackend, runMain } from '@flex/model';
 import { shapes } from '@flex/synth';
 import { pretrain } from '../src/index';
+import { arg } from './args';
 
-const arg = (name: string, fallback?: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  const value = i >= 0 ? process.argv[i + 1] : fallback;
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-};
 
 runMain(async () => {
   await initBackend();
