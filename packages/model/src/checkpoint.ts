@@ -220,6 +220,47 @@ export const loadCheckpointOptionsSchema = z.object({
 /** Input of {@link loadCheckpoint}. */
 export type LoadCheckpointOptions = z.input<typeof loadCheckpointOptionsSchema>;
 
+/**
+ * The model a checkpoint loads as under `loadCheckpoint`'s switches: its config, which parameters the file may lack
+ * (those a growth adds: they keep their initial values) and which new ones start at zero so that every added block is
+ * the identity. A grown model drops the saved optimizer and trainer state (they belong to the smaller model).
+ */
+function planGrowth(
+  saved: CheckpointConfig,
+  o: { positionBias?: 'none' | 'alibi'; residualBlocks?: number; layers?: number; candidateTags?: boolean },
+  directory: string,
+): { config: CheckpointConfig; keepInitial?: (name: string) => boolean; startsAtZero: (name: string) => boolean } {
+  const savedBlocks = saved.model.vision.residualBlocks;
+  const savedLayers = saved.model.layers;
+  if (o.residualBlocks !== undefined && o.residualBlocks < savedBlocks) {
+    throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedBlocks} residual blocks per stem conv; it cannot be shrunk to ${o.residualBlocks}`);
+  }
+  if (o.layers !== undefined && o.layers < savedLayers) throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedLayers} decoder blocks; it cannot be shrunk to ${o.layers}`);
+  if (o.candidateTags === false && saved.model.candidateTags) throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} was trained with candidate tags; they cannot be switched off`);
+  const growStem = o.residualBlocks !== undefined && o.residualBlocks > savedBlocks;
+  const growDecoder = o.layers !== undefined && o.layers > savedLayers;
+  const addTags = o.candidateTags === true && !saved.model.candidateTags;
+  const model = {
+    ...saved.model,
+    ...(o.positionBias === undefined ? {} : { positionBias: o.positionBias }),
+    ...(growStem ? { vision: { ...saved.model.vision, residualBlocks: o.residualBlocks as number } } : {}),
+    ...(growDecoder ? { layers: o.layers as number } : {}),
+    ...(addTags ? { candidateTags: true } : {}),
+  };
+  const newLayer = (name: string) => {
+    const match = /^decoder\.block(\d+)\./.exec(name);
+    return match !== null && Number(match[1]) >= savedLayers;
+  };
+  // New decoder blocks write nothing back into the residual stream until trained.
+  const startsAtZero = (name: string) => newLayer(name) && /\.(attention\.output|mlp\.down)\.weight$/.test(name);
+  if (!(growStem || growDecoder || addTags)) return { config: { ...saved, model }, startsAtZero };
+  return {
+    config: { ...saved, model, optimizer: undefined, trainer: undefined },
+    keepInitial: (name) => (stemBlockIndex(name) ?? -1) >= savedBlocks || newLayer(name) || (addTags && name === 'text.tag.table'),
+    startsAtZero,
+  };
+}
+
 /** Reads a checkpoint folder: the model, and the optimizer and trainer state when saved. */
 export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'flex-judge' }): Promise<LoadedCheckpoint<FlexJudgeModel>>;
 export async function loadCheckpoint(options: LoadCheckpointOptions & { kind: 'bradley-terry' }): Promise<LoadedCheckpoint<BradleyTerryModel>>;
@@ -249,30 +290,7 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
   if (!parsed.success) {
     throw new CheckpointError('checkpoint_corrupt', `config.json of ${directory} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
-  const saved = parsed.data;
-  const savedBlocks = saved.model.vision.residualBlocks;
-  const savedLayers = saved.model.layers;
-  if (residualBlocks !== undefined && residualBlocks < savedBlocks) {
-    throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedBlocks} residual blocks per stem conv; it cannot be shrunk to ${residualBlocks}`);
-  }
-  if (layers !== undefined && layers < savedLayers) throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} has ${savedLayers} decoder blocks; it cannot be shrunk to ${layers}`);
-  if (candidateTags === false && saved.model.candidateTags) throw new CheckpointError('checkpoint_mismatch', `checkpoint ${directory} was trained with candidate tags; they cannot be switched off`);
-  const growStem = residualBlocks !== undefined && residualBlocks > savedBlocks;
-  const growDecoder = layers !== undefined && layers > savedLayers;
-  const addTags = candidateTags === true && !saved.model.candidateTags;
-  const grown = growStem || growDecoder || addTags;
-  const model0 = {
-    ...saved.model,
-    ...(positionBias === undefined ? {} : { positionBias }),
-    ...(growStem ? { vision: { ...saved.model.vision, residualBlocks } } : {}),
-    ...(growDecoder ? { layers } : {}),
-    ...(addTags ? { candidateTags: true } : {}),
-  };
-  const config = grown ? { ...saved, model: model0, optimizer: undefined, trainer: undefined } : { ...saved, model: model0 };
-  const newLayer = (name: string) => {
-    const match = /^decoder\.block(\d+)\./.exec(name);
-    return match !== null && Number(match[1]) >= savedLayers;
-  };
+  const { config, keepInitial, startsAtZero } = planGrowth(parsed.data, { positionBias, residualBlocks, layers, candidateTags }, directory);
   const tokenizer = Tokenizer.fromJSON(config.tokenizer);
   const model: CheckpointModel =
     config.kind === 'flex-judge'
@@ -281,13 +299,10 @@ export async function loadCheckpoint(options: LoadCheckpointOptions): Promise<Lo
   try {
     const weights = decode(await readBinary(directory, config.weights), config.weights.specs);
     try {
-      model.parameters.assign(weights, grown ? (name) => (stemBlockIndex(name) ?? -1) >= savedBlocks || newLayer(name) || (addTags && name === 'text.tag.table') : undefined);
-      // New decoder blocks start as the identity: nothing written back into the residual stream.
-      for (const name of model.parameters.names()) {
-        if (newLayer(name) && /\.(attention\.output|mlp\.down)\.weight$/.test(name)) {
-          const variable = model.parameters.get(name);
-          tf.tidy(() => variable.assign(tf.zerosLike(variable)));
-        }
+      model.parameters.assign(weights, keepInitial);
+      for (const name of model.parameters.names().filter(startsAtZero)) {
+        const variable = model.parameters.get(name);
+        tf.tidy(() => variable.assign(tf.zerosLike(variable)));
       }
     } catch (error) {
       throw new CheckpointError('checkpoint_mismatch', `weights of ${directory} do not fit the model: ${(error as Error).message}`, { cause: error });

@@ -427,7 +427,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     // Candidate tags of every fed token (candidateTags): the prefix's from its text, then each decoder's own.
     const tagOf = (sequence: readonly number[]) => {
       const tracker = new LineTracker();
-      return sequence.map((id) => tracker.feed(this.tokenizer.isSpecial(id) ? '' : this.tokenizer.textOf(id), this.tokenizer.isSpecial(id), Math.max(1, candidates)));
+      return sequence.map((id) => tracker.feed(this.tokenizer.isSpecial(id) ? '' : this.tokenizer.textOf(id), this.tokenizer.isSpecial(id), candidates === 1 ? 1 : 2));
     };
     const tags: number[][] = ids.map(tagOf);
     const media = candidates > 0 ? mediaBatch(rows.map((row) => requests[row.index]!.media), this.config.vision.imageSize, this.config.vision.videoFrames) : undefined;
