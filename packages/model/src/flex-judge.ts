@@ -222,8 +222,8 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     return new Map(
       entries.map(([piece, weight]) => {
         const id = ids.get(piece);
-        if (id === undefined) throw new ModelError('shape_error', `tokenWeights: ${JSON.stringify(piece)} is not a token of this model's vocabulary`);
-        if (!(weight > 0) || !Number.isFinite(weight)) throw new ModelError('shape_error', `tokenWeights: the weight of ${JSON.stringify(piece)} must be a positive number, got ${weight}`);
+        if (id === undefined) throw new ModelError('invalid_options', `tokenWeights: ${JSON.stringify(piece)} is not a token of this model's vocabulary`);
+        if (!(weight > 0) || !Number.isFinite(weight)) throw new ModelError('invalid_options', `tokenWeights: the weight of ${JSON.stringify(piece)} must be a positive number, got ${weight}`);
         return [id, weight] as const;
       }),
     );
