@@ -3,7 +3,7 @@
 // with the ideal trace written from the exact facts (idealAssessment): the intent; per category, whether the judge
 // names each ideal criterion, its two "have" columns and the side its score takes (above / at / below 5), split into
 // criteria whose two columns differ (the ones that decide) and those that are the same; each verdict's and the
-// overall winner. docs/sft.md, session 5.
+// overall winner; and the differing columns split by whether the ideal column sums several evidence groups. docs/sft.md, session 5.
 //   node ../../scripts/run-ts.mjs bench/given-steps.ts --judge <checkpoint> [--test /tmp/flex-diag/test]
 import { type Media, encodeCompact } from '@flex/criteria';
 import { initBackend, loadCheckpoint, runMain } from '@flex/model';
@@ -41,6 +41,11 @@ runMain(async () => {
         const differ = h1 !== h2;
         add(`crit ${cat} have1${differ ? ' (differ)' : ''}`, m1 === h1);
         add(`crit ${cat} have2${differ ? ' (differ)' : ''}`, m2 === h2);
+        // A column that sums several evidence groups ("2 cyan star, 1 cyan triangle") against one that names one.
+        if (differ) {
+          const groups = (h: string | undefined) => ((h ?? '').split(', wanted ')[0] as string).split(', ').length;
+          for (const [mine, ideal] of [[m1, h1], [m2, h2]] as const) add(`crit ${cat} have (differ, ${groups(ideal) > 1 ? 'several groups' : 'one group'})`, mine === ideal);
+        }
         const side = (s: string | undefined) => Math.sign(Number(s) - 5);
         add(`crit ${cat} side${differ ? ' (differ)' : ''}`, side(ms) === side(score));
       }
