@@ -116,6 +116,7 @@ describe('SFTTrainer', () => {
     const long = { ...examples[0]!, completion: examples[0]!.completion.repeat(40) };
     expect(exampleLength(model, long)).toBeGreaterThan(model.config.maxTextLength);
     expect(() => new SFTTrainer({ model, config: { outputDir: '/tmp/x' }, trainDataset: [...examples, long] })).toThrow(new RegExp(`trainDataset\\[${examples.length}\\] is \\d+ tokens long.*maxTextLength`));
+    expect(new SFTTrainer({ model, config: { outputDir: '/tmp/x' }, trainDataset: [...examples, long], evalDataset: [long], tooLong: 'drop' }).droppedTooLong).toBe(2);
     model.dispose();
   });
 });

@@ -50,6 +50,11 @@ export interface SFTTrainerOptions {
   readonly trainDataset: readonly JudgeExample[];
   readonly evalDataset?: readonly JudgeExample[];
   readonly callbacks?: readonly TrainerCallbacks[];
+  /**
+   * An example longer than the model's `maxTextLength`: `'error'` (default) refuses the dataset before training;
+   * `'drop'` leaves it out and counts it in {@link SFTTrainer.droppedTooLong}.
+   */
+  readonly tooLong?: 'error' | 'drop';
 }
 
 /** Text positions an example takes in the model (its layout; what `prepareBatch` checks against `maxTextLength`). */
@@ -57,16 +62,18 @@ export function exampleLength(model: FlexJudgeModel, example: JudgeExample): num
   return encodeSequence(model.tokenizer, example.prompt, example.completion, model.layout, example.open ? { open: true } : {}).ids.length - 1;
 }
 
-function checkExample(example: JudgeExample, index: number, which: string, model: FlexJudgeModel): void {
+/** Checks an example's shape and length (before training starts: one that cannot fit would otherwise stop the run when its batch comes); false when it is too long and `drop` is set. */
+function checkExample(example: JudgeExample, index: number, which: string, model: FlexJudgeModel, drop: boolean): boolean {
   if (!example || typeof example.prompt !== 'string' || typeof example.completion !== 'string' || !Array.isArray(example.media)) {
     throw new SftError('invalid_dataset', `${which}[${index}] is not an example { media, prompt, completion }`);
   }
   if (example.media.length > 2) throw new SftError('invalid_dataset', `${which}[${index}] has ${example.media.length} candidates (at most 2)`);
-  // Checked before training starts: an example that cannot fit would otherwise stop the run when its batch comes.
   const length = exampleLength(model, example);
-  if (length > model.config.maxTextLength) {
-    throw new SftError('invalid_dataset', `${which}[${index}] is ${length} tokens long (${model.layout} layout), more than the model's maxTextLength of ${model.config.maxTextLength}: drop or shorten it (sft() drops such traces and counts them)`);
+  if (length <= model.config.maxTextLength) return true;
+  if (!drop) {
+    throw new SftError('invalid_dataset', `${which}[${index}] is ${length} tokens long (${model.layout} layout), more than the model's maxTextLength of ${model.config.maxTextLength}: drop or shorten it (tooLong: 'drop' leaves such examples out)`);
   }
+  return false;
 }
 
 /**
@@ -82,14 +89,21 @@ export class SFTTrainer {
   readonly model: FlexJudgeModel;
   readonly config: SFTConfig;
   readonly loop: TrainingLoop<JudgeExample>;
+  /** Examples left out for being longer than the model's `maxTextLength` (`tooLong: 'drop'`). */
+  readonly droppedTooLong: number;
+  /** The examples evaluated on (after any drop). */
+  readonly evalDataset: readonly JudgeExample[];
 
   constructor(options: SFTTrainerOptions) {
     const parsed = sftConfigSchema.safeParse(options.config);
     if (!parsed.success) throw new SftError('invalid_options', `SFT config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     this.config = parsed.data;
     this.model = options.model;
-    options.trainDataset.forEach((e, i) => checkExample(e, i, 'trainDataset', options.model));
-    (options.evalDataset ?? []).forEach((e, i) => checkExample(e, i, 'evalDataset', options.model));
+    const drop = options.tooLong === 'drop';
+    const trainDataset = options.trainDataset.filter((e, i) => checkExample(e, i, 'trainDataset', options.model, drop));
+    const evalDataset = options.evalDataset?.filter((e, i) => checkExample(e, i, 'evalDataset', options.model, drop));
+    this.droppedTooLong = options.trainDataset.length - trainDataset.length + (options.evalDataset?.length ?? 0) - (evalDataset?.length ?? 0);
+    this.evalDataset = evalDataset ?? [];
     const { scoreWeight, shortfallWeight, tokenWeights, ...loopConfig } = this.config;
     const model = this.model;
     const task: TrainingTask<JudgeExample> = {
@@ -108,8 +122,8 @@ export class SFTTrainer {
     this.loop = new TrainingLoop({
       task,
       config: loopConfig,
-      trainDataset: options.trainDataset,
-      ...(options.evalDataset ? { evalDataset: options.evalDataset } : {}),
+      trainDataset,
+      ...(evalDataset ? { evalDataset } : {}),
       ...(options.callbacks ? { callbacks: options.callbacks } : {}),
     });
   }

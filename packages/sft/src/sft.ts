@@ -7,7 +7,7 @@ import { baseImageCheckpoint } from './assets';
 import { SftError, parseSftOptions } from './errors';
 import { lookupBlocks, openTextExamples, pairDescriptionExample, traceExample, traceOpening } from './examples';
 import { type TraceFilter, type TraceRecord, keepTrace, readTraces, traceFilterSchema, tracesFileOf } from './distill';
-import { SFTTrainer, exampleLength, type SFTConfigInput } from './sft-trainer';
+import { SFTTrainer, type SFTConfigInput } from './sft-trainer';
 
 /** A pair with its media loaded, as SFT and DPO need it. */
 export interface LoadedPair {
@@ -159,17 +159,14 @@ export async function sft(options: SftOptions): Promise<SftResult> {
   if (trainSet.traces === 0) throw new SftError('invalid_dataset', `no trace passes the '${o.filter}' filter in ${o.traces ?? tracesFileOf(o.data)}`);
   const { model } = await loadCheckpoint({ directory: o.base ?? baseImageCheckpoint, kind: 'flex-judge' });
   model.layout = o.layout;
-  // Examples longer than the model's text positions (a rare long trace) are dropped and counted, not left to stop the run.
-  const fits = (e: JudgeExample) => exampleLength(model, e) <= model.config.maxTextLength;
-  const trainDataset = trainSet.examples.filter(fits);
-  const evalDataset = evalSet.examples.filter(fits);
-  const tooLong = trainSet.examples.length - trainDataset.length + evalSet.examples.length - evalDataset.length;
-  if (tooLong > 0) process.emitWarning(`sft: dropped ${tooLong} example(s) longer than the model's maxTextLength of ${model.config.maxTextLength}`, { code: 'FLEX_SFT_TOO_LONG' });
   const config = { outputDir: o.out, seed: o.seed, ...o.config } as SFTConfigInput;
-  const trainer = new SFTTrainer({ model, config, trainDataset, evalDataset, callbacks: o.callbacks });
+  // Examples longer than the model's text positions (a rare long trace) are dropped and counted, not left to stop the run.
+  const trainer = new SFTTrainer({ model, config, trainDataset: trainSet.examples, evalDataset: evalSet.examples, callbacks: o.callbacks, tooLong: 'drop' });
+  const tooLong = trainer.droppedTooLong;
+  if (tooLong > 0) process.emitWarning(`sft: dropped ${tooLong} example(s) longer than the model's maxTextLength of ${model.config.maxTextLength}`, { code: 'FLEX_SFT_TOO_LONG' });
   const train = await trainer.train(o.resume ? { resumeFrom: true } : {});
   const checkpoint = join(o.out, 'final');
   await saveCheckpoint({ directory: checkpoint, model });
   model.dispose();
-  return { checkpoint, train, traces: trainSet.traces, descriptions: trainSet.descriptions, evalExamples: evalDataset.length, tooLong };
+  return { checkpoint, train, traces: trainSet.traces, descriptions: trainSet.descriptions, evalExamples: trainer.evalDataset.length, tooLong };
 }
