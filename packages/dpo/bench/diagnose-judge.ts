@@ -9,11 +9,12 @@
 //        [--train 3000] [--steps 300] [--lr 1.5e-3] [--mix 0.5] [--intent 0.5] [--lookup 0] [--save N] [--score-weight 2] [--shortfall-weight 1] [--batch 12] [--accum 1]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Media, type PairwiseAssessment, decodeCompact, encodeCompact } from '@flex/criteria';
+import { type PairwiseAssessment, decodeCompact, encodeCompact } from '@flex/criteria';
 import { initBackend, loadCheckpoint, runMain } from '@flex/model';
-import { SimulatedTeacher, describeScene, synthesize } from '@flex/synth';
+import { SimulatedTeacher, synthesize } from '@flex/synth';
 import { baseImageCheckpoint, distill, loadPairs, sft } from '@flex/sft';
 import { arg } from './args';
+import { shownPair, trueEvidence } from './shown';
 
 runMain(async () => {
   await initBackend();
@@ -47,12 +48,9 @@ runMain(async () => {
   model.layout = 'evidence-first';
   const pairs = (await loadPairs(test)).filter((p) => p.record.label !== 'tie');
   const given = process.argv.includes('--given-evidence');
+  const shown = pairs.map((p, i) => shownPair(p, i % 2 === 1));
   const outputs = model.generate(
-    pairs.map((p, i) => {
-      const [first, second] = i % 2 ? [p.record.b, p.record.a] : [p.record.a, p.record.b];
-      const evidence = `evidence 1: ${describeScene(first.scene)}\nevidence 2: ${describeScene(second.scene)}\n`;
-      return { media: (i % 2 ? [p.b, p.a] : [p.a, p.b]) as Media[], prompt: p.record.prompt, ...(given ? { evidence } : {}) };
-    }),
+    pairs.map((p, i) => ({ media: shown[i]!.media, prompt: p.record.prompt, ...(given ? { evidence: trueEvidence(shown[i]!.descriptions) } : {}) })),
     { temperature: 0, constrained: true, maxNewTokens: 560, batchSize: 24 },
   );
   const teacher = new SimulatedTeacher();
@@ -63,9 +61,9 @@ runMain(async () => {
     const text = outputs[i]?.text ?? '';
     const trace = teacher.assessRecord(p.record, swapped);
     const teacherText = trace.ok ? encodeCompact(trace.assessment) : '';
-    const [first, second] = swapped ? [p.record.b, p.record.a] : [p.record.a, p.record.b];
-    const e1 = lineOf(text, 'evidence 1:').slice(12).trim() === describeScene(first.scene);
-    const e2 = lineOf(text, 'evidence 2:').slice(12).trim() === describeScene(second.scene);
+    const [d1, d2] = shown[i]!.descriptions;
+    const e1 = lineOf(text, 'evidence 1:').slice(12).trim() === d1;
+    const e2 = lineOf(text, 'evidence 2:').slice(12).trim() === d2;
     if (lineOf(text, 'intent:') === lineOf(teacherText, 'intent:')) counts.intent++;
     counts.evidence += Number(e1) + Number(e2);
     const decoded = decodeCompact(text, { prompt: p.record.prompt, modality: 'image', mode: 'pairwise' });

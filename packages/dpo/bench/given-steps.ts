@@ -5,19 +5,20 @@
 // criteria whose two columns differ (the ones that decide) and those that are the same; each verdict's and the
 // overall winner; and the differing columns split by whether the ideal column sums several evidence groups. docs/sft.md, session 5.
 //   node ../../scripts/run-ts.mjs bench/given-steps.ts --judge <checkpoint> [--test /tmp/flex-diag/test]
-import { type Media, encodeCompact } from '@flex/criteria';
+import { encodeCompact } from '@flex/criteria';
 import { initBackend, loadCheckpoint, runMain } from '@flex/model';
-import { describeScene, idealAssessment } from '@flex/synth';
+import { idealAssessment } from '@flex/synth';
 import { loadPairs } from '@flex/sft';
 import { arg } from './args';
+import { shownPair, trueEvidence } from './shown';
 runMain(async () => {
   await initBackend();
   const { model } = await loadCheckpoint({ directory: arg('judge'), kind: 'flex-judge' });
   model.layout = 'evidence-first';
   const pairs = (await loadPairs(arg('test', '/tmp/flex-diag/test'))).filter((p) => p.record.label !== 'tie');
   const reqs = pairs.map((p, i) => {
-    const [first, second] = i % 2 ? [p.record.b, p.record.a] : [p.record.a, p.record.b];
-    return { media: (i % 2 ? [p.b, p.a] : [p.a, p.b]) as Media[], prompt: p.record.prompt, evidence: `evidence 1: ${describeScene(first.scene)}\nevidence 2: ${describeScene(second.scene)}\n` };
+    const { media, descriptions } = shownPair(p, i % 2 === 1);
+    return { media, prompt: p.record.prompt, evidence: trueEvidence(descriptions) };
   });
   const outs = model.generate(reqs, { temperature: 0, constrained: true, maxNewTokens: 560, batchSize: 24 });
   const c: Record<string, [number, number]> = {};
