@@ -246,8 +246,8 @@ describe('FlexJudgeModel', () => {
     expect(candidateTag('criterion: Count | 2 red | 7', 1)).toBe(0);
     expect(candidateTag('verdict A: Image 2 is better | 2', 2)).toBe(0);
     const text = 'intent: 1 red square\nevidence 1: 1 red square center\nevidence 2: 1 blue square left\ncriterion: Colour | red | blue, wanted red | 9\n';
-    const seq = encodeSequence(tokenizer, 'a red square', text, 'evidence-first');
-    const words = (tag: number) => seq.ids.flatMap((id, t) => (seq.tags[t] === tag && !tokenizer.isSpecial(id) ? [tokenizer.textOf(id)] : [])).join('');
+    const seq = encodeSequence(tokenizer, 'a red square', text, 'evidence-first', { candidates: 2 });
+    const words = (tag: number) => seq.ids.flatMap((id, t) => (seq.tags?.[t] === tag && !tokenizer.isSpecial(id) ? [tokenizer.textOf(id)] : [])).join('');
     // A line's tag is known from its ':' (evidence) or its pipe (criterion column) on: the token that opens a column
     // carries that column's tag, so the model knows whose column it writes when it predicts the column's first word.
     expect(words(1)).toBe(': 1 red square center | red');

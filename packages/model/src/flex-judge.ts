@@ -52,8 +52,8 @@ export interface PreparedBatch {
   readonly lossMask: tf.Tensor2D;
   /** Loss weights `[B, T]`: the mask, with score/winner tokens weighted by `scoreWeight` and shortfall tokens by `shortfallWeight`. */
   readonly weights: tf.Tensor2D;
-  /** Candidate tags of the input tokens `[B, T]` (int32; `candidateTags`). */
-  readonly tags: tf.Tensor2D;
+  /** Candidate tags of the input tokens `[B, T]` (int32), for a model with `candidateTags`. */
+  readonly tags?: tf.Tensor2D;
   /** Number of trained target tokens. */
   readonly tokenCount: number;
   dispose(): void;
@@ -244,7 +244,10 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     const scoreWeight = options.scoreWeight ?? 1;
     const shortfallWeight = options.shortfallWeight ?? 1;
     const byTarget = this.#targetWeights(options.tokenWeights);
-    const encoded = examples.map((e) => encodeSequence(this.tokenizer, e.prompt, e.completion, layout, { candidates: e.media.length === 1 ? 1 : 2, ...(e.open ? { open: true } : {}) }));
+    const tagged = this.config.candidateTags;
+    const encoded = examples.map((e) =>
+      encodeSequence(this.tokenizer, e.prompt, e.completion, layout, { ...(tagged ? { candidates: e.media.length === 1 ? 1 : 2 } : {}), ...(e.open ? { open: true } : {}) }),
+    );
     const length = Math.max(...encoded.map((e) => e.ids.length)) - 1;
     if (length > this.config.maxTextLength) throw new ModelError('shape_error', `a sequence of ${length + 1} tokens exceeds maxTextLength ${this.config.maxTextLength}`);
     const b = examples.length;
@@ -252,12 +255,12 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     const targets = new Int32Array(b * length).fill(PAD);
     const mask = new Float32Array(b * length);
     const weights = new Float32Array(b * length);
-    const tags = new Int32Array(b * length);
+    const tags = tagged ? new Int32Array(b * length) : undefined;
     let tokenCount = 0;
     encoded.forEach((e, i) => {
       for (let t = 0; t < e.ids.length - 1; t++) {
         input[i * length + t] = e.ids[t] as number;
-        tags[i * length + t] = e.tags[t] as number;
+        if (tags) tags[i * length + t] = e.tags?.[t] as number;
         targets[i * length + t] = e.ids[t + 1] as number;
         mask[i * length + t] = e.lossMask[t] as number;
         weights[i * length + t] =
@@ -273,7 +276,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
       targets: tf.tensor2d(targets, [b, length], 'int32'),
       lossMask: tf.tensor2d(mask, [b, length]),
       weights: tf.tensor2d(weights, [b, length]),
-      tags: tf.tensor2d(tags, [b, length], 'int32'),
+      ...(tags ? { tags: tf.tensor2d(tags, [b, length], 'int32') } : {}),
     };
     return {
       size: b,
@@ -424,12 +427,13 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     const vocabulary = this.config.vocabSize;
     // Left-padded prefixes: pads are masked as keys and do not advance positions.
     const ids: number[][] = rows.map((row, i) => [...Array<number>(pads[i] as number).fill(PAD), ...row.prefix]);
-    // Candidate tags of every fed token (candidateTags): the prefix's from its text, then each decoder's own.
+    // Candidate tags of every fed token (candidateTags only): the prefix's from its text, then each decoder's own.
+    const tagged = this.config.candidateTags;
     const tagOf = (sequence: readonly number[]) => {
       const tracker = new LineTracker();
       return sequence.map((id) => tracker.feed(this.tokenizer.isSpecial(id) ? '' : this.tokenizer.textOf(id), this.tokenizer.isSpecial(id), candidates === 1 ? 1 : 2));
     };
-    const tags: number[][] = ids.map(tagOf);
+    const tags: number[][] = ids.map((sequence) => (tagged ? tagOf(sequence) : []));
     const media = candidates > 0 ? mediaBatch(rows.map((row) => requests[row.index]!.media), this.config.vision.imageSize, this.config.vision.videoFrames) : undefined;
     const mediaTokens = media ? tf.tidy(() => this.backbone.encodeMedia(media, candidates === 1 ? [0] : [1, 2])) : undefined;
     media?.pixels.dispose();
@@ -448,7 +452,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
           if (useCache && step > 0 && cache) {
             const last = tf.tensor2d(ids.map((s) => s[s.length - 1] as number), [b, 1], 'int32');
             const positions = tf.tensor2d(ids.map((_, i) => position(i, length - 1)), [b, 1], 'int32');
-            const lastTags = tf.tensor2d(tags.map((s) => s[s.length - 1] as number), [b, 1], 'int32');
+            const lastTags = tagged ? tf.tensor2d(tags.map((s) => s[s.length - 1] as number), [b, 1], 'int32') : undefined;
             const keyPadding = tf.tensor2d(padding.flat(), [b, m + length]);
             const out = this.backbone.step(this.backbone.embedText(last, positions, lastTags), cache, keyPadding, m);
             tf.dispose(cache.flatMap((c) => [c.keys, c.valuesT]));
@@ -457,7 +461,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
           } else {
             const text = tf.tensor2d(ids.flat(), [b, length], 'int32');
             const positions = tf.tensor2d(ids.flatMap((_, i) => Array.from({ length }, (_, j) => position(i, j))), [b, length], 'int32');
-            const textTags = tf.tensor2d(tags.flat(), [b, length], 'int32');
+            const textTags = tagged ? tf.tensor2d(tags.flat(), [b, length], 'int32') : undefined;
             const keyPadding = tf.tensor2d(padding.flat(), [b, m + length]);
             const out = this.backbone.forward({ ...(mediaTokens ? { media: mediaTokens } : {}), text: this.backbone.embedText(text, positions, textTags), keyPadding, withCache: useCache });
             if (out.cache) cache = out.cache.map((c) => ({ keys: tf.keep(c.keys), valuesT: tf.keep(c.valuesT) }));
@@ -475,7 +479,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
             id = decoder.choose(values.subarray(i * vocabulary, (i + 1) * vocabulary), remaining);
             decoder.accept(id);
           }
-          tags[i]!.push(decoder.tag);
+          if (tagged) tags[i]!.push(decoder.tag);
           ids[i]!.push(id);
           padding[i]!.push(0);
         });

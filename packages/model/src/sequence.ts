@@ -48,8 +48,11 @@ export interface EncodedSequence {
    * instead of restating the requirement.
    */
   readonly shortfallMask: number[];
-  /** `tags[t]`: the candidate tag of `ids[t]` ({@link candidateTag}) for a sequence about `candidates` candidates. */
-  readonly tags: number[];
+  /**
+   * `tags[t]`: the candidate tag of `ids[t]` ({@link candidateTag}), when the options name the number of `candidates`
+   * (a model with `candidateTags`).
+   */
+  readonly tags?: number[];
 }
 
 /**
@@ -159,8 +162,10 @@ export function encodeSequence(
     lineStart = i + 1;
   });
   if (ids.length < 2) throw new ModelError('shape_error', 'empty sequence');
+  if (options.candidates === undefined) return { ids, lossMask, scoreMask, shortfallMask };
   const tracker = new LineTracker();
-  const tags = ids.map((id, i) => tracker.feed(pieces[i] as string, tokenizer.isSpecial(id), options.candidates ?? 2));
+  const candidates = options.candidates;
+  const tags = ids.map((id, i) => tracker.feed(pieces[i] as string, tokenizer.isSpecial(id), candidates));
   return { ids, lossMask, scoreMask, shortfallMask, tags };
 }
 
