@@ -199,7 +199,7 @@ export async function pretrain(options: PretrainOptions): Promise<PretrainResult
   } else {
     const train = drawWorldPairs({ seed: o.seed, split: 'train', count: o.pairs, size: o.imageSize, start: o.drawOffset });
     if (o.initFrom) {
-      const loaded = await loadCheckpoint({ directory: o.initFrom, kind: 'flex-judge', ...(o.positionBias ? { positionBias: o.positionBias } : {}), ...(o.residualBlocks !== undefined ? { residualBlocks: o.residualBlocks } : {}), ...(o.candidateTags !== undefined ? { candidateTags: o.candidateTags } : {}) });
+      const loaded = await loadCheckpoint({ directory: o.initFrom, kind: 'flex-judge', positionBias: o.positionBias, residualBlocks: o.residualBlocks, candidateTags: o.candidateTags });
       loaded.optimizer?.dispose();
       model = loaded.model;
       model.layout = 'evidence-first';
