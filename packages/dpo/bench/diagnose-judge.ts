@@ -6,7 +6,7 @@
 // --given-evidence forces the true descriptions as the evidence lines (GenerationRequest.evidence): the accuracy of the
 // reasoning alone, with perfect perception.
 //   node ../../scripts/run-ts.mjs bench/diagnose-judge.ts --base <checkpoint> [--root /tmp/flex-diag] [--out DIR] [--given-evidence]
-//        [--train 3000] [--steps 300] [--lr 1.5e-3] [--mix 0.5] [--intent 0.5] [--lookup 0] [--save N] [--score-weight 2] [--shortfall-weight 1] [--batch 12] [--accum 1]
+//        [--train 3000] [--steps 300] [--lr 1.5e-3] [--mix 0.5] [--intent 0.5] [--lookup 0] [--save N] [--score-weight 2] [--shortfall-weight 1] [--deciding-weight 1] [--batch 12] [--accum 1]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PairwiseAssessment, decodeCompact, encodeCompact } from '@flex/criteria';
@@ -39,7 +39,7 @@ runMain(async () => {
       lookupMix: Number(arg('lookup', '0')),
       evalShare: 0,
       seed: 0,
-      config: { maxSteps: Number(arg('steps', '300')), saveSteps: Number(arg('save', '100000')), saveTotalLimit: 20, batchSize: Number(arg('batch', '12')), gradientAccumulationSteps: Number(arg('accum', '1')), learningRate: Number(arg('lr', '1.5e-3')), warmupSteps: 20, loggingSteps: 20, scoreWeight: Number(arg('score-weight', '2')), shortfallWeight: Number(arg('shortfall-weight', '1')) },
+      config: { maxSteps: Number(arg('steps', '300')), saveSteps: Number(arg('save', '100000')), saveTotalLimit: 20, batchSize: Number(arg('batch', '12')), gradientAccumulationSteps: Number(arg('accum', '1')), learningRate: Number(arg('lr', '1.5e-3')), warmupSteps: 20, loggingSteps: 20, scoreWeight: Number(arg('score-weight', '2')), shortfallWeight: Number(arg('shortfall-weight', '1')), decidingWeight: Number(arg('deciding-weight', '1')) },
       callbacks: [{ onLog: (e) => process.stderr.write(`${JSON.stringify({ step: e.step, loss: e.loss, mean_token_accuracy: e.mean_token_accuracy })}\n`) }],
     });
     checkpoint = result.checkpoint;

@@ -62,6 +62,25 @@ describe('FlexJudgeModel', () => {
     model.dispose();
   });
 
+  it('marks the columns and score of criteria whose two columns differ, and weights them by decidingWeight', () => {
+    const text = 'criterion: One green star | 1 green star | 2 green star | 6\ncriterion: Sharp edges | sharp | sharp | 5\n';
+    for (const layout of ['prompt-first', 'evidence-first'] as const) {
+      const seq = encodeSequence(tokenizer, 'a green star', text, layout);
+      const marked = seq.decidingMask.flatMap((m, t) => (m ? [tokenizer.textOf(seq.ids[t + 1] as number)] : []));
+      // Every non-blank token after the name column of the first line (columns, separators and score); none of the second.
+      expect(marked.join('').replace(/\s+/g, '')).toBe('1greenstar|2greenstar|6');
+      expect(seq.decidingMask.every((m, t) => !m || seq.lossMask[t])).toBe(true);
+    }
+    const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 1 });
+    const example = { media: [solidImage(0.9, 0.1, 0.1), solidImage(0.5, 0.5, 0.5)], prompt: 'a green star', completion: text };
+    const plain = (model.prepareBatch([example]).weights.arraySync() as number[][])[0]!;
+    const weighted = (model.prepareBatch([example], { decidingWeight: 3 }).weights.arraySync() as number[][])[0]!;
+    const seq = encodeSequence(tokenizer, 'a green star', text, model.layout);
+    expect(weighted.map((w, t) => (w === (plain[t] as number) * (seq.decidingMask[t] ? 3 : 1) ? 0 : 1))).not.toContain(1);
+    expect(seq.decidingMask.filter((m) => m).length).toBeGreaterThan(5);
+    model.dispose();
+  });
+
   it('weights the trained positions whose target is a chosen token (tokenWeights), and names an unknown token', () => {
     const model = FlexJudgeModel.create({ preset: 'tiny', tokenizer, seed: 1 });
     const example = { media: [solidImage(0.9, 0.1, 0.1), solidImage(0.5, 0.5, 0.5)], prompt: 'a red square', completion: 'evidence 1: 1 red square center\nevidence 2: 1 red square left\n' };

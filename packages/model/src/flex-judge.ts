@@ -50,7 +50,7 @@ export interface PreparedBatch {
   readonly targets: tf.Tensor2D;
   /** 1 where the target is part of the assessment `[B, T]`. */
   readonly lossMask: tf.Tensor2D;
-  /** Loss weights `[B, T]`: the mask, with score/winner tokens weighted by `scoreWeight` and shortfall tokens by `shortfallWeight`. */
+  /** Loss weights `[B, T]`: the mask, times `scoreWeight`, `shortfallWeight`, `decidingWeight` and `tokenWeights` where they apply. */
   readonly weights: tf.Tensor2D;
   /** Candidate tags of the input tokens `[B, T]` (int32), for a model with `candidateTags`. */
   readonly tags?: tf.Tensor2D;
@@ -232,17 +232,25 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
   /**
    * Tokenises examples into padded tensors. `scoreWeight` (default 1) weights score and winner tokens;
    * `shortfallWeight` (default 1) the first token of a criterion column that falls short of the requirement;
+   * `decidingWeight` (default 1) the columns and score of every pairwise criterion whose two columns differ;
    * `tokenWeights` (token text as in the vocabulary, e.g. `' circle'` → weight) every trained position whose target is
    * that token. Weights multiply.
    */
   prepareBatch(
     examples: readonly JudgeExample[],
-    options: { scoreWeight?: number; shortfallWeight?: number; tokenWeights?: Readonly<Record<string, number>>; layout?: SequenceLayout } = {},
+    options: {
+      scoreWeight?: number;
+      shortfallWeight?: number;
+      decidingWeight?: number;
+      tokenWeights?: Readonly<Record<string, number>>;
+      layout?: SequenceLayout;
+    } = {},
   ): PreparedBatch {
     if (examples.length === 0) throw new ModelError('shape_error', 'empty batch');
     const layout = options.layout ?? this.layout;
     const scoreWeight = options.scoreWeight ?? 1;
     const shortfallWeight = options.shortfallWeight ?? 1;
+    const decidingWeight = options.decidingWeight ?? 1;
     const byTarget = this.#targetWeights(options.tokenWeights);
     const tagged = this.config.candidateTags;
     const encoded = examples.map((e) =>
@@ -264,7 +272,9 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
         targets[i * length + t] = e.ids[t + 1] as number;
         mask[i * length + t] = e.lossMask[t] as number;
         weights[i * length + t] =
-          (e.lossMask[t] as number) * (e.scoreMask[t] ? scoreWeight : 1) * (e.shortfallMask[t] ? shortfallWeight : 1) * (byTarget?.get(e.ids[t + 1] as number) ?? 1);
+          (e.lossMask[t] as number) * (e.scoreMask[t] ? scoreWeight : 1) * (e.shortfallMask[t] ? shortfallWeight : 1) *
+          (e.decidingMask[t] ? decidingWeight : 1) *
+          (byTarget?.get(e.ids[t + 1] as number) ?? 1);
         tokenCount += e.lossMask[t] as number;
       }
     });

@@ -49,6 +49,11 @@ export interface EncodedSequence {
    */
   readonly shortfallMask: number[];
   /**
+   * `decidingMask[t]` is 1 when `ids[t + 1]` is in the candidate columns or the score of a pairwise `criterion:` line
+   * whose two candidate columns differ: the criteria that decide, where restating the requirement is wrong.
+   */
+  readonly decidingMask: number[];
+  /**
    * `tags[t]`: the candidate tag of `ids[t]` ({@link candidateTag}), when the options name the number of `candidates`
    * (a model with `candidateTags`).
    */
@@ -74,6 +79,25 @@ function shortfallStarts(pieces: readonly string[], first: number, last: number)
       if (j >= 0) marked.push(first + j);
     }
     columnStart += column.length + 3;
+  });
+  return marked;
+}
+
+/**
+ * Indices of the tokens after the name column of a pairwise `criterion:` line (tokens `first … last − 1`) whose two
+ * candidate columns differ; none for any other line.
+ */
+function decidingTokens(pieces: readonly string[], first: number, last: number): number[] {
+  let line = '';
+  const ends: number[] = [];
+  for (let i = first; i < last; i++) ends.push((line += pieces[i] as string).length);
+  if (!line.startsWith('criterion: ')) return [];
+  const columns = line.split(' | ');
+  if (columns.length !== 4 || columns[1] === columns[2]) return [];
+  const nameEnd = (columns[0] as string).length;
+  const marked: number[] = [];
+  ends.forEach((end, t) => {
+    if (end > nameEnd + 3 && (pieces[first + t] as string).trim() !== '') marked.push(first + t);
   });
   return marked;
 }
@@ -155,18 +179,20 @@ export function encodeSequence(
   const pieces = ids.map((id) => (tokenizer.isSpecial(id) ? '' : tokenizer.textOf(id)));
   const scoreMask = lossMask.map((m, t) => (m && scorePiece.test(pieces[t + 1] as string) && pieces[t + 2] === '\n' ? 1 : 0));
   const shortfallMask = lossMask.map(() => 0);
+  const decidingMask = lossMask.map(() => 0);
   let lineStart = 0;
   ids.forEach((id, i) => {
     if (!tokenizer.isSpecial(id) && pieces[i] !== '\n') return;
     for (const j of shortfallStarts(pieces, lineStart, i)) if (j >= 1 && lossMask[j - 1]) shortfallMask[j - 1] = 1;
+    for (const j of decidingTokens(pieces, lineStart, i)) if (j >= 1 && lossMask[j - 1]) decidingMask[j - 1] = 1;
     lineStart = i + 1;
   });
   if (ids.length < 2) throw new ModelError('shape_error', 'empty sequence');
-  if (options.candidates === undefined) return { ids, lossMask, scoreMask, shortfallMask };
+  if (options.candidates === undefined) return { ids, lossMask, scoreMask, shortfallMask, decidingMask };
   const tracker = new LineTracker();
   const candidates = options.candidates;
   const tags = ids.map((id, i) => tracker.feed(pieces[i] as string, tokenizer.isSpecial(id), candidates));
-  return { ids, lossMask, scoreMask, shortfallMask, tags };
+  return { ids, lossMask, scoreMask, shortfallMask, decidingMask, tags };
 }
 
 /** Ids that start generation in a layout (the prefix the model reads before writing). */

@@ -31,6 +31,12 @@ export const sftConfigSchema = trainerConfigSchema.extend({
    */
   shortfallWeight: z.number().positive().default(1),
   /**
+   * Loss weight of the columns and score of every pairwise criterion whose two candidate columns differ: the criteria
+   * that decide, where writing the requirement into both columns is wrong. Unlike `shortfallWeight` it also reaches
+   * the semantic columns that fall short without `wanted` ("2 green star" for one green star). Default 1 (no extra weight).
+   */
+  decidingWeight: z.number().positive().default(1),
+  /**
    * Loss weights of chosen target tokens, by their text in the model's vocabulary (e.g. `{ ' circle': 4, ' star': 4 }`
    * to weight the shape words of descriptions; `shapeTokenWeights(tokenizer, 4)`). Default none.
    */
@@ -104,14 +110,14 @@ export class SFTTrainer {
     const evalDataset = options.evalDataset?.filter((e, i) => checkExample(e, i, 'evalDataset', options.model, drop));
     this.droppedTooLong = options.trainDataset.length - trainDataset.length + (options.evalDataset?.length ?? 0) - (evalDataset?.length ?? 0);
     this.evalDataset = evalDataset ?? [];
-    const { scoreWeight, shortfallWeight, tokenWeights, ...loopConfig } = this.config;
+    const { scoreWeight, shortfallWeight, decidingWeight, tokenWeights, ...loopConfig } = this.config;
     const model = this.model;
     const task: TrainingTask<JudgeExample> = {
       model,
       // Same number and kind of candidates, and similar lengths (a short description padded to a long trace wastes compute).
       batchKey: (e) => `${e.media.length}:${e.media.some((m) => 'frames' in m) ? 'video' : 'image'}:${e.completion.length + e.prompt.length > 400 ? 'long' : 'short'}`,
       loss(examples: readonly JudgeExample[], context: LossContext): tf.Scalar {
-        const batch = model.prepareBatch(examples, { scoreWeight, shortfallWeight, tokenWeights });
+        const batch = model.prepareBatch(examples, { scoreWeight, shortfallWeight, decidingWeight, tokenWeights });
         context.defer(() => batch.dispose());
         context.tokens(batch.tokenCount);
         const logits = model.logits(batch);
