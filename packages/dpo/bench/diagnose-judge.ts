@@ -4,10 +4,11 @@
 // intent restated exactly, each evidence line exact, accuracy when both evidences are exact, share of "Image 1"
 // verdicts (position bias), agreement with the teacher. Prints three outputs beside the teacher's, then one JSON line.
 // --given-evidence forces the true descriptions as the evidence lines (GenerationRequest.evidence): the accuracy of the
-// reasoning alone, with perfect perception.
+// reasoning alone, with perfect perception. --pairs-out FILE writes whether each test pair was judged right (JSON lines),
+// for a paired comparison of two judges on the same pairs (bench/paired.ts).
 //   node ../../scripts/run-ts.mjs bench/diagnose-judge.ts --base <checkpoint> [--root /tmp/flex-diag] [--out DIR] [--given-evidence]
-//        [--train 3000] [--steps 300] [--lr 1.5e-3] [--mix 0.5] [--intent 0.5] [--lookup 0] [--save N] [--score-weight 2] [--shortfall-weight 1] [--deciding-weight 1] [--batch 12] [--accum 1]
-import { existsSync } from 'node:fs';
+//        [--train 3000] [--steps 300] [--lr 1.5e-3] [--mix 0.5] [--intent 0.5] [--lookup 0] [--save N] [--score-weight 2] [--shortfall-weight 1] [--deciding-weight 1] [--batch 12] [--accum 1] [--pairs-out FILE]
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type PairwiseAssessment, decodeCompact, encodeCompact } from '@flex/criteria';
 import { initBackend, loadCheckpoint, runMain } from '@flex/model';
@@ -55,6 +56,8 @@ runMain(async () => {
   );
   const teacher = new SimulatedTeacher();
   const lineOf = (text: string, prefix: string) => text.split('\n').find((l) => l.startsWith(prefix)) ?? '';
+  // Per pair, whether the judge was right (--pairs-out FILE, one JSON line each): for paired comparisons of two judges.
+  const perPair: { id: string; right: boolean }[] = [];
   const counts = { right: 0, first: 0, evidence: 0, both: 0, rightGivenBoth: 0, intent: 0, agree: 0, parsed: 0 };
   pairs.forEach((p, i) => {
     const swapped = i % 2 === 1;
@@ -68,12 +71,16 @@ runMain(async () => {
     counts.evidence += Number(e1) + Number(e2);
     const decoded = decodeCompact(text, { prompt: p.record.prompt, modality: 'image', mode: 'pairwise' });
     if (i < 3) console.log(`=== ${p.record.prompt} (label ${p.record.label}, shown ${swapped ? 'B, A' : 'A, B'})\n--- judge\n${text}\n--- teacher\n${teacherText}`);
-    if (!decoded.ok) return;
+    if (!decoded.ok) {
+      perPair.push({ id: p.record.id, right: false });
+      return;
+    }
     counts.parsed++;
     const saysFirst = (decoded.value as PairwiseAssessment).winner.endsWith('1');
     const right = (saysFirst !== swapped ? 'A' : 'B') === p.record.label;
     counts.first += Number(saysFirst);
     counts.right += Number(right);
+    perPair.push({ id: p.record.id, right });
     if (e1 && e2) {
       counts.both++;
       counts.rightGivenBoth += Number(right);
@@ -81,6 +88,7 @@ runMain(async () => {
     if (trace.ok && trace.assessment.winner.endsWith('1') === saysFirst) counts.agree++;
   });
   const n = pairs.length;
+  if (process.argv.includes('--pairs-out')) writeFileSync(arg('pairs-out'), perPair.map((r) => JSON.stringify(r)).join('\n') + '\n');
   console.log(
     JSON.stringify({
       pairs: n,
