@@ -5,7 +5,7 @@
  *
  *   nice -n 5 node --conditions=@flex/source --import tsx scripts/tune-grpo.ts -- --steps 30 --lr 1e-3 --clip 1e-2 \
  *     [--beta 0] [--fraction 0.5] [--iterations 1] [--minibatches 1] [--group 8] [--prompts 4] [--noise 0.7] \
- *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler] [--window S,L]
+ *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler] [--window S,L] [--eval-sde G]
  *
  * The last line is one JSON object: the settings, oracle before/after, the oracle curve, the training-sample
  * oracle in the first and last quarter, mean clip ratio, approx_kl, grad norm and step time.
@@ -185,10 +185,21 @@ await runMain(async () => {
       },
     ],
   });
+  // `--eval-sde G`: the held-out oracle of G training-sampler (SDE) samples per prompt from fixed noise, before and after,
+  // beside the trainer's ODE evaluation: does a gain on the training sampler reach the ODE?
+  const sdeSamples = Number(argument('eval-sde', '0'));
+  const heldSde = async (): Promise<number | undefined> => {
+    if (sdeSamples <= 0) return undefined;
+    const groups = await policy.sample({ prompts: held.map((p) => p.text), groupSize: sdeSamples, seed: deriveSeed(seed, 0, 77), mode: 'train' });
+    return mean(groups.flatMap((g, i) => g.rollouts.map((r) => oracleScore(held[i] as WorldPrompt, r.sample))));
+  };
+  const sdeBefore = await heldSde();
   const beforeMetrics = await trainer.evaluate();
   const before = beforeMetrics['eval/reward'] as number;
   console.log(`eval @0: oracle ${before.toFixed(4)} categories ${['A', 'B', 'C', 'D'].map((id) => `${id} ${beforeMetrics[`eval/rewards/oracle/category_${id}`]?.toFixed(3)}`).join(' ')}`);
   const result = await trainer.train();
+  const sdeAfter = await heldSde();
+  if (sdeSamples > 0) console.log(`held-out SDE oracle (${sdeSamples} per prompt): ${sdeBefore?.toFixed(4)} -> ${sdeAfter?.toFixed(4)}`);
   const quarter = Math.max(1, Math.floor(steps / 4));
   const col = (key: keyof (typeof rows)[number], from: number, to: number) => mean(rows.slice(from, to).map((r) => r[key] as number));
   const { updateInWorker: _w, ...settings } = config;
@@ -203,6 +214,7 @@ await runMain(async () => {
       held_out: held.length,
       oracle_before: before,
       oracle_after: result.evaluations[result.evaluations.length - 1]?.metrics['eval/reward'],
+      ...(sdeSamples > 0 ? { sde_oracle_before: sdeBefore, sde_oracle_after: sdeAfter } : {}),
       curve: result.evaluations.map((e) => [e.step, Number((e.metrics['eval/reward'] as number).toFixed(4))]),
       train_oracle_first: col('train_oracle', 0, quarter),
       train_oracle_last: col('train_oracle', steps - quarter, steps),
