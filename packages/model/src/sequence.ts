@@ -60,17 +60,25 @@ export interface EncodedSequence {
   readonly tags?: number[];
 }
 
-/**
- * Indices of the first non-blank token of each candidate column that falls short (`, wanted `) in a `criterion:` line
- * made of the tokens `first … last − 1`.
- */
-function shortfallStarts(pieces: readonly string[], first: number, last: number): number[] {
-  // Character offset at which each token of the line ends.
+/** A line of tokens `first … last − 1`: its text, and the character offset at which each of its tokens ends. */
+interface TokenLine {
+  readonly pieces: readonly string[];
+  readonly first: number;
+  readonly text: string;
+  readonly ends: readonly number[];
+}
+
+function tokenLine(pieces: readonly string[], first: number, last: number): TokenLine {
   const ends: number[] = [];
-  let line = '';
-  for (let i = first; i < last; i++) ends.push((line += pieces[i] as string).length);
-  if (!line.startsWith('criterion: ')) return [];
-  const columns = line.split(' | ');
+  let text = '';
+  for (let i = first; i < last; i++) ends.push((text += pieces[i] as string).length);
+  return { pieces, first, text, ends };
+}
+
+/** Indices of the first non-blank token of each candidate column that falls short (`, wanted `) in a `criterion:` line. */
+function shortfallStarts({ pieces, first, text, ends }: TokenLine): number[] {
+  if (!text.startsWith('criterion: ')) return [];
+  const columns = text.split(' | ');
   const marked: number[] = [];
   let columnStart = 0;
   columns.forEach((column, k) => {
@@ -83,23 +91,13 @@ function shortfallStarts(pieces: readonly string[], first: number, last: number)
   return marked;
 }
 
-/**
- * Indices of the tokens after the name column of a pairwise `criterion:` line (tokens `first … last − 1`) whose two
- * candidate columns differ; none for any other line.
- */
-function decidingTokens(pieces: readonly string[], first: number, last: number): number[] {
-  let line = '';
-  const ends: number[] = [];
-  for (let i = first; i < last; i++) ends.push((line += pieces[i] as string).length);
-  if (!line.startsWith('criterion: ')) return [];
-  const columns = line.split(' | ');
+/** Indices of the non-blank tokens after the name column of a pairwise `criterion:` line whose two candidate columns differ. */
+function decidingTokens({ pieces, first, text, ends }: TokenLine): number[] {
+  if (!text.startsWith('criterion: ')) return [];
+  const columns = text.split(' | ');
   if (columns.length !== 4 || columns[1] === columns[2]) return [];
   const nameEnd = (columns[0] as string).length;
-  const marked: number[] = [];
-  ends.forEach((end, t) => {
-    if (end > nameEnd + 3 && (pieces[first + t] as string).trim() !== '') marked.push(first + t);
-  });
-  return marked;
+  return ends.flatMap((end, t) => (end > nameEnd + 3 && (pieces[first + t] as string).trim() !== '' ? [first + t] : []));
 }
 
 const scorePiece = /^ ?\d+$/;
@@ -183,8 +181,9 @@ export function encodeSequence(
   let lineStart = 0;
   ids.forEach((id, i) => {
     if (!tokenizer.isSpecial(id) && pieces[i] !== '\n') return;
-    for (const j of shortfallStarts(pieces, lineStart, i)) if (j >= 1 && lossMask[j - 1]) shortfallMask[j - 1] = 1;
-    for (const j of decidingTokens(pieces, lineStart, i)) if (j >= 1 && lossMask[j - 1]) decidingMask[j - 1] = 1;
+    const line = tokenLine(pieces, lineStart, i);
+    for (const j of shortfallStarts(line)) if (j >= 1 && lossMask[j - 1]) shortfallMask[j - 1] = 1;
+    for (const j of decidingTokens(line)) if (j >= 1 && lossMask[j - 1]) decidingMask[j - 1] = 1;
     lineStart = i + 1;
   });
   if (ids.length < 2) throw new ModelError('shape_error', 'empty sequence');
