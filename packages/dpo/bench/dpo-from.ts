@@ -5,6 +5,8 @@
 // Measured (26 Nov, docs/sft.md session 4), from the judge SFT'd after the preceding-category lookup blocks: curation
 // sample accuracy 0.50, 80 pairs (76 judge-vs-judge); after 40 steps free-running 0.516 -> 0.570 on 93 test pairs
 // (one s.e. ~0.05), "Image 1" 0.81 -> 0.34.
+// Session 6 (367 test pairs, docs/sft.md): the defaults cost 0.05 on a judge at 0.578 ("Image 1" 0.48 -> 0.21); from a
+// judge at 0.602, --pairs 256 --lr 1e-4 gave 0.632 and --pairs 512 --steps 80 --lr 1e-4 --seed 1 gave 0.608 (neither significant).
 import { join } from 'node:path';
 import { initBackend, runMain } from '@flex/model';
 import { curate, dpo } from '../src/index';
