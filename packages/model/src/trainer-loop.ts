@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { z } from 'zod';
 import { tf } from './engine';
 import { ModelError, parseOptions } from './errors';
@@ -354,6 +355,9 @@ export class TrainingLoop<E> {
     let epoch = -1;
     let micro: number[][] = [];
     while (state.globalStep < maxSteps) {
+      // Let timers, signal handlers and pending process warnings run between steps: a step is synchronous tensor work,
+      // so without this an abort from a timer (or a warning emitted before training) would wait for the next save.
+      await yieldToEventLoop();
       const step = state.globalStep;
       const stepEpoch = Math.floor(step / stepsPerEpoch);
       if (stepEpoch !== epoch) {

@@ -106,6 +106,18 @@ describe('SFTTrainer', () => {
     model.dispose();
   });
 
+  it('stops on an abort that arrives from a timer during training (the loop yields between steps)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flex-sft-abort-'));
+    const model = tinyModel();
+    const controller = new AbortController();
+    const trainer = new SFTTrainer({ model, config: { outputDir: dir, maxSteps: 200, batchSize: 4, saveSteps: 0, loggingSteps: 1000 }, trainDataset: examples });
+    setTimeout(() => controller.abort(), 0);
+    const result = await trainer.train({ signal: controller.signal });
+    expect(result.status).toBe('aborted');
+    expect(result.globalStep).toBeLessThan(200);
+    model.dispose();
+  });
+
   it('rejects a bad config and a bad dataset with typed errors', () => {
     const model = tinyModel();
     expect(() => new SFTTrainer({ model, config: { outputDir: '/tmp/x', learningRate: -1 }, trainDataset: examples })).toThrow(SftError);

@@ -163,11 +163,7 @@ export async function sft(options: SftOptions): Promise<SftResult> {
   // Examples longer than the model's text positions (a rare long trace) are dropped and counted, not left to stop the run.
   const trainer = new SFTTrainer({ model, config, trainDataset: trainSet.examples, evalDataset: evalSet.examples, callbacks: o.callbacks, tooLong: 'drop' });
   const tooLong = trainer.droppedTooLong;
-  if (tooLong > 0) {
-    process.emitWarning(`sft: dropped ${tooLong} example(s) longer than the model's maxTextLength of ${model.config.maxTextLength}`, { code: 'FLEX_SFT_TOO_LONG' });
-    // Node prints a warning on a later tick; the training loop seldom yields to the event loop, so let it print now.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
+  if (tooLong > 0) process.emitWarning(`sft: dropped ${tooLong} example(s) longer than the model's maxTextLength of ${model.config.maxTextLength}`, { code: 'FLEX_SFT_TOO_LONG' });
   const train = await trainer.train(o.resume ? { resumeFrom: true } : {});
   const checkpoint = join(o.out, 'final');
   await saveCheckpoint({ directory: checkpoint, model });
