@@ -21,7 +21,7 @@ import { Backbone, type MediaBatch, type MediaSlot, mediaBatch } from './backbon
 import { type ModelConfig, type ModelConfigInput, modelConfigSchema, modelPresets } from './config';
 import { Linear, type Parameters } from './layers';
 import { Tokenizer, PAD } from './tokenizer';
-import { type SequenceLayout, LineTracker, encodeSequence, generationPrefix } from './sequence';
+import { type SequenceLayout, LineTracker, encodeSequence, generationPrefix, tagCandidates } from './sequence';
 import { SequenceDecoder, grammarFor } from './generation';
 import { crossEntropyLoss, sequenceLogProbs, tokenLogProbs } from './training';
 
@@ -254,7 +254,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     const byTarget = this.#targetWeights(options.tokenWeights);
     const tagged = this.config.candidateTags;
     const encoded = examples.map((e) =>
-      encodeSequence(this.tokenizer, e.prompt, e.completion, layout, { ...(tagged ? { candidates: e.media.length === 1 ? 1 : 2 } : {}), ...(e.open ? { open: true } : {}) }),
+      encodeSequence(this.tokenizer, e.prompt, e.completion, layout, { ...(tagged ? { candidates: tagCandidates(e.media.length) } : {}), ...(e.open ? { open: true } : {}) }),
     );
     const length = Math.max(...encoded.map((e) => e.ids.length)) - 1;
     if (length > this.config.maxTextLength) throw new ModelError('shape_error', `a sequence of ${length + 1} tokens exceeds maxTextLength ${this.config.maxTextLength}`);
@@ -441,7 +441,7 @@ export class FlexJudgeModel implements Judge, PointwiseJudge {
     const tagged = this.config.candidateTags;
     const tagOf = (sequence: readonly number[]) => {
       const tracker = new LineTracker();
-      return sequence.map((id) => tracker.feed(this.tokenizer.isSpecial(id) ? '' : this.tokenizer.textOf(id), this.tokenizer.isSpecial(id), candidates === 1 ? 1 : 2));
+      return sequence.map((id) => tracker.feed(this.tokenizer.isSpecial(id) ? '' : this.tokenizer.textOf(id), this.tokenizer.isSpecial(id), tagCandidates(candidates)));
     };
     const tags: number[][] = ids.map((sequence) => (tagged ? tagOf(sequence) : []));
     const media = candidates > 0 ? mediaBatch(rows.map((row) => requests[row.index]!.media), this.config.vision.imageSize, this.config.vision.videoFrames) : undefined;

@@ -125,6 +125,14 @@ export function candidateTag(line: string, candidates: number): number {
   return pipes >= 1 && pipes <= candidates ? pipes : 0;
 }
 
+/**
+ * The number of candidates a sequence's tags speak of, from its number of media: one for a single image or video (a
+ * pointwise check), else two (pairwise, text-only sequences included). Training and generation both use it.
+ */
+export function tagCandidates(media: number): 1 | 2 {
+  return media === 1 ? 1 : 2;
+}
+
 /** Follows the current line through tokens (for {@link candidateTag}): special tokens and newlines end a line. */
 export class LineTracker {
   line = '';
