@@ -6,6 +6,7 @@
  *   nice -n 5 node --conditions=@flex/source --import tsx scripts/tune-grpo.ts -- --steps 30 --lr 1e-3 --clip 1e-2 \
  *     [--beta 0] [--fraction 0.5] [--iterations 1] [--minibatches 1] [--group 8] [--prompts 4] [--noise 0.7] \
  *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler] [--window S,L] [--eval-sde G]
+ *     [--dynamics flow-sde|cps]
  *
  * The last line is one JSON object: the settings, oracle before/after, the oracle curve, the training-sample
  * oracle in the first and last quarter, mean clip ratio, approx_kl, grad norm and step time.
@@ -116,6 +117,7 @@ await runMain(async () => {
     sameStartNoise: !process.argv.includes('--independent-start'),
     finalStep: argument('final', 'sde') as 'euler' | 'sde',
     ...(sdeWindow ? { sdeWindow } : {}),
+    dynamics: argument('dynamics', 'flow-sde') as 'flow-sde' | 'cps',
   });
   const config = {
     seed,
@@ -210,6 +212,7 @@ await runMain(async () => {
       ...settings,
       noise: Number(argument('noise', '0.7')),
       final_step: argument('final', 'sde'),
+      dynamics: argument('dynamics', 'flow-sde'),
       sde_window: sdeWindow ?? 'every step',
       held_out: held.length,
       oracle_before: before,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flowSchedule, flowSdeLogProb, flowSdeStd, flowSdeStep, gaussianNoise, GrpoError, SeededRandom } from './index';
+import { cpsStep, flowSchedule, flowSdeLogProb, flowSdeStd, flowSdeStep, flowStepCoefficients, gaussianNoise, GrpoError, SeededRandom } from './index';
 
 describe('flowSdeStep', () => {
   it('matches the REFERENCE scalar check', () => {
@@ -56,5 +56,52 @@ describe('schedule and noise', () => {
     expect(Math.abs(v - 1)).toBeLessThan(0.05);
     const r = new SeededRandom(1);
     for (let i = 0; i < 100; i++) expect(r.integer(3)).toBeLessThan(3);
+  });
+});
+
+describe('cpsStep', () => {
+  it('matches the scalar check of docs/grpo.md', () => {
+    const step = cpsStep({ sample: [0.5], velocity: [-1.2], sigma: 0.8, sigmaNext: 0.7, noiseLevel: 0.5, noise: [0.3] });
+    expect(step.mean[0]).toBeCloseTo(0.566693, 6);
+    expect(step.std).toBeCloseTo(0.494975, 6);
+    expect(step.nextSample[0]).toBeCloseTo(0.715186, 6);
+    expect(step.logProb).toBeCloseTo(-0.26069, 5);
+  });
+  it('keeps the coefficients of clean sample and noise: with the exact velocity x\' = (1 − σ\')·x₀ + σ\'·(unit noise)', () => {
+    const x0 = 0.4;
+    const e = -1.1;
+    const xi = 0.6;
+    const sigma = 0.9;
+    const sigmaNext = 0.6;
+    const step = cpsStep({ sample: [(1 - sigma) * x0 + sigma * e], velocity: [e - x0], sigma, sigmaNext, noiseLevel: 0.7, noise: [xi] });
+    const s = sigmaNext * Math.sin(0.35 * Math.PI);
+    const r = Math.sqrt(sigmaNext ** 2 - s ** 2);
+    expect(step.nextSample[0]).toBeCloseTo((1 - sigmaNext) * x0 + r * e + s * xi, 12);
+    expect(r * r + s * s).toBeCloseTo(sigmaNext ** 2, 12);
+    // The first of 10 steps, from x = ε (σ = 1) with v = ε − x₀ for a zero-mean x₀: the noise in x' is ε through the
+    // mean (cx + cv) plus the step noise. CPS gives the flow's σ'² = 0.81; Flow-GRPO's SDE (a = 0.7) gives 0.919.
+    const cps = flowStepCoefficients('cps', 1, 0.9, 0.7);
+    expect((cps.cx + cps.cv) ** 2 + cps.std ** 2).toBeCloseTo(0.81, 12);
+    const sde = flowStepCoefficients('flow-sde', 1, 0.9, 0.7);
+    expect((sde.cx + sde.cv) ** 2 + sde.std ** 2).toBeCloseTo(0.919, 3);
+  });
+  it('is the Euler step at η = 0 and deterministic at σ\' = 0; recomputes a recorded transition', () => {
+    const euler = cpsStep({ sample: [0.5], velocity: [-1.2], sigma: 0.8, sigmaNext: 0.7, noiseLevel: 0 });
+    expect(euler.nextSample[0]).toBeCloseTo(0.5 + -1.2 * -0.1, 12);
+    expect(euler.logProb).toBeNull();
+    const last = cpsStep({ sample: [0.5], velocity: [-1.2], sigma: 0.1, sigmaNext: 0, noiseLevel: 0.7, noise: [1] });
+    expect(last.std).toBe(0);
+    expect(last.nextSample[0]).toBeCloseTo(0.5 - 0.1 * -1.2, 12);
+    const step = cpsStep({ sample: [0.5, 0.2], velocity: [-1.2, 0.3], sigma: 0.8, sigmaNext: 0.7, seed: 4 });
+    const again = cpsStep({ sample: [0.5, 0.2], velocity: [-1.2, 0.3], sigma: 0.8, sigmaNext: 0.7, nextSample: step.nextSample });
+    expect(again.logProb).toBeCloseTo(step.logProb!, 12);
+    const other = cpsStep({ sample: [0.5, 0.2], velocity: [20, -20], sigma: 0.8, sigmaNext: 0.7, nextSample: step.nextSample });
+    expect(other.logProb!).toBeLessThan(step.logProb!);
+  });
+  it('rejects η above 1, a step up in σ and mismatched lengths', () => {
+    expect(() => cpsStep({ sample: [0], velocity: [0], sigma: 0.5, sigmaNext: 0.4, noiseLevel: 1.5, noise: [0] })).toThrow(GrpoError);
+    expect(() => cpsStep({ sample: [0], velocity: [0], sigma: 0.5, sigmaNext: 0.6, noise: [0] })).toThrow(/sigmaNext/);
+    expect(() => cpsStep({ sample: [0, 1], velocity: [0], sigma: 0.5, sigmaNext: 0.4, noise: [0, 0] })).toThrow(/velocity/);
+    expect(() => cpsStep({ sample: [0], velocity: [0], sigma: 0.5, sigmaNext: 0.4 })).toThrow(/noise/);
   });
 });

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { isVideo, type RgbImage } from '@flex/criteria';
 import { createFlowGenerator, initBackend, tf } from '@flex/model';
 import type { Media } from '@flex/criteria';
-import { createFlowPolicy, flowSdeLogProb, grpoConfigSchema, grpoUpdate, groupAdvantages, GrpoError } from '../index';
+import { cpsStep, createFlowPolicy, flowSdeLogProb, grpoConfigSchema, grpoUpdate, groupAdvantages, GrpoError } from '../index';
 
 const tiny = { size: 8, frames: 3, channels: 4, embeddingDim: 8, promptBuckets: 16 } as const;
 
@@ -48,6 +48,34 @@ describe('FlowPolicy', () => {
 
     const again = await policy.sample({ prompts: ['a red square', 'two blue circles'], groupSize: 3, seed: 7 });
     expect(again[1]!.rollouts[2]!.logProbs).toEqual(second.rollouts[2]!.logProbs);
+  });
+
+  it("with dynamics 'cps' samples coefficients-preserving steps whose log-probs are the pure cpsStep's, the last step deterministic", async () => {
+    const generator = createFlowGenerator({ modality: 'image', ...tiny, seed: 1 });
+    const policy = createFlowPolicy({ generator, steps: 4, dynamics: 'cps', noiseLevel: 0.5 });
+    expect(policy.stepCount()).toBe(3);
+    expect(policy.describe()).toMatchObject({ dynamics: 'cps' });
+    expect(createFlowPolicy({ generator, steps: 4 }).describe()).not.toHaveProperty('dynamics');
+    const [group] = await policy.sample({ prompts: ['a red square'], groupSize: 2, seed: 7 });
+    const rollout = group!.rollouts[0]!;
+    expect(rollout.logProbs).toHaveLength(3);
+    expect(rollout.logProbs.every(Number.isFinite)).toBe(true);
+    const recomputed = await policy.logProbs({ rollouts: group!.rollouts });
+    recomputed.forEach((row, i) => row.forEach((v, k) => expect(v).toBeCloseTo(group!.rollouts[i]!.logProbs[k]!, 4)));
+    const k = 1;
+    const velocity = tf.tidy(() =>
+      generator.velocity(tf.tensor(rollout.state.latents[k]!, [1, 8, 8, 3]), tf.tensor1d([policy.sigmas[k]!]), generator.promptFeatures([rollout.state.prompt])).dataSync(),
+    );
+    const pure = cpsStep({ sample: rollout.state.latents[k]!, velocity, nextSample: rollout.state.latents[k + 1]!, sigma: policy.sigmas[k]!, sigmaNext: policy.sigmas[k + 1]!, noiseLevel: 0.5 });
+    expect(rollout.logProbs[k]).toBeCloseTo(pure.logProb!, 3);
+    // Evaluation is the same ODE as Flow-GRPO's policy.
+    const [a] = await policy.sample({ prompts: ['a red square'], groupSize: 1, seed: 7, mode: 'eval' });
+    const [b] = await createFlowPolicy({ generator, steps: 4 }).sample({ prompts: ['a red square'], groupSize: 1, seed: 7, mode: 'eval' });
+    expect(Array.from((a!.rollouts[0]!.sample as RgbImage).data)).toEqual(Array.from((b!.rollouts[0]!.sample as RgbImage).data));
+    // A rollout of the other dynamics is refused; so are η > 1 and a window on the (deterministic) last step.
+    await expect(createFlowPolicy({ generator, steps: 4, finalStep: 'euler' }).logProbs({ rollouts: group!.rollouts })).rejects.toThrow(/dynamics 'cps'/);
+    expect(() => createFlowPolicy({ generator, steps: 4, dynamics: 'cps', noiseLevel: 1.2 })).toThrow(GrpoError);
+    expect(() => createFlowPolicy({ generator, steps: 4, dynamics: 'cps', sdeWindow: { start: 2, length: 2 } })).toThrow(/dynamics 'cps'/);
   });
 
   it("by default (finalStep 'sde') makes the last step stochastic too, with a log-prob, and keeps the ODE for evaluation", async () => {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Media, RgbImage, Video } from '@flex/criteria';
 import { tf, type FlowGenerator, type Parameters, type Tensor } from '@flex/model';
 import { GrpoError, parseOptions } from '../errors';
-import { flowSchedule, flowSdeStdTerm } from '../flow-sde';
+import { flowSchedule, flowSdeStdTerm, flowStepCoefficients, type FlowDynamics } from '../flow-sde';
 import type { PolicyLogProbRequest, PolicySampleRequest, RolloutGroup } from '../policy';
 import { deriveSeed, SeededRandom } from '../random';
 import type { LogProbTensorRequest, TrainablePolicy } from '../trainable-policy';
@@ -32,6 +32,8 @@ export interface FlowRolloutState {
    * `latents[sdeSteps[j]] → latents[sdeSteps[j] + 1]`). Empty for an ODE (eval) rollout.
    */
   readonly sdeSteps: readonly number[];
+  /** The stochastic steps' dynamics; absent in rollouts from before the option (Flow-GRPO's SDE). */
+  readonly dynamics?: FlowDynamics;
 }
 
 /**
@@ -60,8 +62,15 @@ export const flowPolicyOptionsSchema = z.object({
   reference: z.custom<FlowGenerator>((v) => typeof v === 'object' && v !== null && typeof (v as FlowGenerator).velocity === 'function').optional(),
   /** Sampling steps K. Default 10. */
   steps: z.number().int().min(2).default(10),
-  /** SDE noise level a for training samples. Default 0.7. */
+  /** Noise level of the training samples' stochastic steps: a for `'flow-sde'`, η ∈ (0, 1] for `'cps'`. Default 0.7. */
   noiseLevel: z.number().positive().default(0.7),
+  /**
+   * The stochastic steps' dynamics (see `FlowDynamics`): `'flow-sde'` (default, Flow-GRPO) or `'cps'`
+   * (coefficients-preserving: each stochastic step lands on the flow's own mix of clean sample and noise at the next σ,
+   * where Flow-GRPO's SDE overshoots the noise). With `'cps'` the last step (to σ = 0) is deterministic by
+   * construction, so it is never an SDE step whatever `finalStep` says.
+   */
+  dynamics: z.enum(['flow-sde', 'cps']).default('flow-sde'),
   /** Time shift of the σ grid. Default 1 (uniform). */
   shift: z.number().positive().default(1),
   /**
@@ -115,13 +124,15 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     this.options = rest;
     this.name = o.name ?? `flow-${o.generator.config.modality}`;
     this.sigmas = flowSchedule({ steps: o.steps, shift: o.shift });
-    const stochasticEnd = o.finalStep === 'sde' ? o.steps : o.steps - 1;
+    if (o.dynamics === 'cps' && o.noiseLevel > 1) throw new GrpoError('invalid_options', `createFlowPolicy: with dynamics 'cps' the noise level is η in (0, 1], got ${o.noiseLevel}`);
+    // A CPS step to σ = 0 has no noise, so the last step can be stochastic only with Flow-GRPO's SDE.
+    const stochasticEnd = o.finalStep === 'sde' && o.dynamics === 'flow-sde' ? o.steps : o.steps - 1;
     if (o.sdeWindow) {
       const { start, length } = o.sdeWindow;
       if (start + length > stochasticEnd) {
         throw new GrpoError(
           'invalid_options',
-          `createFlowPolicy: sdeWindow {start: ${start}, length: ${length}} ends after step ${stochasticEnd - 1}, the last step that can be stochastic (steps ${o.steps}, finalStep '${o.finalStep}')`,
+          `createFlowPolicy: sdeWindow {start: ${start}, length: ${length}} ends after step ${stochasticEnd - 1}, the last step that can be stochastic (steps ${o.steps}, finalStep '${o.finalStep}', dynamics '${o.dynamics}')`,
         );
       }
       this.sdeSteps = Array.from({ length }, (_, j) => start + j);
@@ -157,6 +168,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
       finalStep: this.options.finalStep,
       // Only when set, so checkpoints written before the option existed still resume.
       ...(this.options.sdeWindow ? { sdeWindow: this.options.sdeWindow } : {}),
+      ...(this.options.dynamics !== 'flow-sde' ? { dynamics: this.options.dynamics } : {}),
     };
   }
 
@@ -189,7 +201,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
         const sigma = this.sigmas[k] as number;
         const sigmaNext = this.sigmas[k + 1] as number;
         const stochastic = a > 0 && sdeSet.has(k);
-        const { sigmaT, std, dt } = flowSdeStdTerm(sigma, sigmaNext, stochastic ? a : 0);
+        const { sigmaT, std, dt } = this.stepTerms(sigma, sigmaNext, stochastic ? a : 0);
         const noise = new Float32Array(b * size);
         if (stochastic) {
           for (let r = 0; r < b; r++) {
@@ -201,7 +213,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
         const out = tf.tidy(() => {
           const xt = tf.tensor(x, [b, ...shape]);
           const v = this.generator.velocity(xt, tf.fill([b], sigma) as tf.Tensor1D, promptFeatures);
-          const mean = stepMean(xt, v, sigma, sigmaT, dt);
+          const mean = this.stepMean(xt, v, sigma, sigmaNext, sigmaT, dt, stochastic ? a : 0);
           if (!stochastic) return { next: mean, logProb: undefined };
           const next = mean.add(tf.tensor(noise, [b, ...shape]).mul(std));
           return { next, logProb: gaussianLogProb(next, mean, std) };
@@ -226,7 +238,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
         return {
           sample: this.toMedia(rollLatents[rollLatents.length - 1] as Float32Array),
           logProbs: logProbs[r] as number[],
-          state: { prompt, sigmas: this.sigmas, latents: rollLatents, noiseLevel: a, sdeSteps: a > 0 ? this.sdeSteps : [] },
+          state: { prompt, sigmas: this.sigmas, latents: rollLatents, noiseLevel: a, sdeSteps: a > 0 ? this.sdeSteps : [], dynamics: this.options.dynamics },
         };
       }),
     }));
@@ -245,6 +257,8 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
       if (recorded !== undefined && (recorded.length !== this.sdeSteps.length || recorded.some((k, j) => k !== this.sdeSteps[j]))) {
         throw new GrpoError('policy_error', `logProbTensors: the rollout's SDE steps [${recorded.join(', ')}] are not this policy's [${this.sdeSteps.join(', ')}]`);
       }
+      const dynamics = rollout.state.dynamics ?? 'flow-sde';
+      if (dynamics !== this.options.dynamics) throw new GrpoError('policy_error', `logProbTensors: the rollout was sampled with dynamics '${dynamics}', this policy uses '${this.options.dynamics}'`);
     }
     for (const k of steps) {
       if (!Number.isInteger(k) || k < 0 || k >= this.stepCount()) throw new GrpoError('invalid_options', `logProbTensors: step ${k} is not in [0, ${this.stepCount()})`);
@@ -264,16 +278,17 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
       // j indexes the recorded log-probs; k is the sampler step it belongs to.
       const k = this.sdeSteps[j] as number;
       const sigma = this.sigmas[k] as number;
-      const { sigmaT, std, dt } = flowSdeStdTerm(sigma, this.sigmas[k + 1] as number, noiseLevel);
+      const sigmaNext = this.sigmas[k + 1] as number;
+      const { sigmaT, std, dt } = this.stepTerms(sigma, sigmaNext, noiseLevel);
       const { current, next } = gather(k);
       return tf.tidy(() => {
         const xt = tf.tensor(current, [b, ...shape]);
         const xNext = tf.tensor(next, [b, ...shape]);
         const sigmaTensor = tf.fill([b], sigma) as tf.Tensor1D;
-        const mean = stepMean(xt, this.generator.velocity(xt, sigmaTensor, promptFeatures), sigma, sigmaT, dt);
+        const mean = this.stepMean(xt, this.generator.velocity(xt, sigmaTensor, promptFeatures), sigma, sigmaNext, sigmaT, dt, noiseLevel);
         const logProb = gaussianLogProb(xNext, mean, std);
         if (!withKl || !this.reference) return { logProb };
-        const referenceMean = stepMean(xt, this.reference.velocity(xt, sigmaTensor, promptFeatures), sigma, sigmaT, dt);
+        const referenceMean = this.stepMean(xt, this.reference.velocity(xt, sigmaTensor, promptFeatures), sigma, sigmaNext, sigmaT, dt, noiseLevel);
         const kl = tf.square(mean.sub(referenceMean)).reshape([b, -1]).mean(1).div(2 * std * std);
         return { logProb, kl };
       });
@@ -294,6 +309,21 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     const values = logProbs.arraySync() as number[][];
     logProbs.dispose();
     return values;
+  }
+
+  /** The step std (and Flow-GRPO's σ_t, dt) at noise level a under this policy's dynamics; std 0 for a = 0. */
+  private stepTerms(sigma: number, sigmaNext: number, a: number): { sigmaT: number; std: number; dt: number } {
+    if (this.options.dynamics === 'cps') return { sigmaT: 0, std: flowStepCoefficients('cps', sigma, sigmaNext, a).std, dt: sigmaNext - sigma };
+    return flowSdeStdTerm(sigma, sigmaNext, a);
+  }
+
+  /** The step mean under this policy's dynamics; the Euler step at a = 0 for both. */
+  private stepMean(x: Tensor, v: Tensor, sigma: number, sigmaNext: number, sigmaT: number, dt: number, a: number): Tensor {
+    if (this.options.dynamics === 'cps' && a > 0) {
+      const { cx, cv } = flowStepCoefficients('cps', sigma, sigmaNext, a);
+      return x.mul(cx).add(v.mul(cv));
+    }
+    return stepMean(x, v, sigma, sigmaT, dt);
   }
 
   /** Model-space latent → media (pixels clipped to [0, 1]). */
