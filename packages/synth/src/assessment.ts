@@ -1,37 +1,17 @@
 import { pairwiseSchemaFor, pointwiseAssessmentSchema, winnerLabel } from '@flex/criteria';
 import type { PairwiseAssessment, PointwiseAssessment } from '@flex/criteria';
 import { contextById } from './contexts';
-import { describeFacts, describeObjects } from './describe';
+import { describeFacts } from './describe';
 import type { SceneFacts } from './facts';
 import { describeRequirements, promptText } from './prompt';
 import type { PromptSpec } from './prompt';
-import { assignObjects } from './score';
 import type { CandidateScore, CriterionScore } from './score';
 
 const categoryWords: Readonly<Record<string, string>> = { A: 'prompt alignment', B: 'quality', C: 'aesthetics', D: 'the context' };
 
-/**
- * How the criteria of category A name what a candidate shows for a subject (and its extras):
- * - `'summary'` (default): the objects summed by colour and shape, sizes only when the subject names one
- *   ("1 yellow diamond, 2 yellow square");
- * - `'evidence'`: the candidate's own evidence items that hold those objects, copied as the evidence line writes them
- *   ("2 yellow square left, 1 yellow diamond left"), so a judge can copy a column instead of recomputing it.
- */
-export type ColumnStyle = 'summary' | 'evidence';
-
-/** What a candidate shows for a criterion, in the column style. */
-function seenFor(c: CriterionScore, spec: PromptSpec, facts: SceneFacts, style: ColumnStyle): string {
-  if (style === 'summary') return c.seen;
-  const subject = /^A\.(?:count|attributes|subject)\.(\d+)$/.exec(c.key);
-  if (subject === null && c.key !== 'A.extras') return c.seen;
-  const { groups, extras } = assignObjects(spec.subjects, facts.objects);
-  if (subject !== null) return describeObjects(facts, groups[Number(subject[1])] ?? []);
-  return extras.length === 0 ? c.seen : `extra ${describeObjects(facts, extras)}`;
-}
-
-function reasonFor(c: CriterionScore, seen: string = c.seen): string {
-  if (c.wanted === '' || c.met || seen === c.wanted) return seen;
-  return `${seen}, wanted ${c.wanted}`;
+function reasonFor(c: CriterionScore): string {
+  if (c.wanted === '' || c.met || c.seen === c.wanted) return c.seen;
+  return `${c.seen}, wanted ${c.wanted}`;
 }
 
 /** The split of 10 points for two criterion scores in [0, 1]: 5 + 5·(s1 − s2), rounded. */
@@ -50,13 +30,8 @@ export function writePairwiseAssessment(options: {
   first: { facts: SceneFacts; score: CandidateScore };
   second: { facts: SceneFacts; score: CandidateScore };
   bias?: number;
-  /** How category A's columns are written (see {@link ColumnStyle}). Default `'summary'`. */
-  columns?: ColumnStyle;
 }): PairwiseAssessment {
   const { spec, first, second } = options;
-  const style = options.columns ?? 'summary';
-  const seen1 = (k: CriterionScore): string => seenFor(k, spec, first.facts, style);
-  const seen2 = (k: CriterionScore): string => seenFor(k, spec, second.facts, style);
   const modality = spec.modality;
   const label1 = winnerLabel(modality, 1);
   const label2 = winnerLabel(modality, 2);
@@ -68,7 +43,7 @@ export function writePairwiseAssessment(options: {
     const dims = c1.criteria.map((k1, i) => {
       const k2 = c2.criteria[i] ?? k1;
       const score1 = splitTen(k1.score, k2.score);
-      return { name: k1.name, reason_1: reasonFor(k1, seen1(k1)), reason_2: reasonFor(k2, seen2(k2)), score_1: score1, score_2: 10 - score1 };
+      return { name: k1.name, reason_1: reasonFor(k1), reason_2: reasonFor(k2), score_1: score1, score_2: 10 - score1 };
     });
     const difference = c1.score - c2.score;
     const slot = difference > 1e-9 ? 1 : difference < -1e-9 ? 2 : utilityDifference >= 0 ? 1 : 2;
@@ -83,12 +58,12 @@ export function writePairwiseAssessment(options: {
     });
     const k1 = c1.criteria[decisive] as CriterionScore;
     const k2 = (c2.criteria[decisive] ?? k1) as CriterionScore;
-    const winnerSeen = slot === 1 ? seen1(k1) : seen2(k2);
-    const loserSeen = slot === 1 ? seen2(k2) : seen1(k1);
+    const winnerSeen = slot === 1 ? k1.seen : k2.seen;
+    const loserSeen = slot === 1 ? k2.seen : k1.seen;
     let catReason =
       decisiveGap < 1e-9
         ? `both are equal on ${categoryWords[c1.id] ?? c1.name.toLowerCase()}`
-        : k1.seen === k2.seen
+        : winnerSeen === loserSeen
           ? `${slot === 1 ? label1 : label2} is slightly better on ${k1.name.toLowerCase()}`
           : `${slot === 1 ? label1 : label2} is better on ${k1.name.toLowerCase()}: ${winnerSeen} against ${loserSeen}`;
     if (c1.id === 'D' && context !== undefined) catReason = `added because ${context.category.reason}; ${catReason}`;

@@ -74,18 +74,6 @@ export function describeFacts(facts: SceneFacts): string {
   return parts.join(', ');
 }
 
-/**
- * The description items of {@link describeFacts} that hold the given objects (objects of `facts`, by identity), in the
- * description's order: "1 large yellow square left, 2 yellow square right"; "none" for no objects.
- */
-export function describeObjects(facts: SceneFacts, objects: readonly FactObject[]): string {
-  const wanted = new Set(objects);
-  const parts = groupsOf(facts)
-    .filter((g) => g.objects.some((o) => wanted.has(o)))
-    .map((g) => groupWords(g, facts.modality === 'video'));
-  return parts.length === 0 ? 'none' : parts.join(', ');
-}
-
 /** The canonical dense description of a scene (see {@link describeFacts}). */
 export function describeScene(scene: SceneInput): string {
   return describeFacts(sceneFacts(sceneSchema.parse(scene)));

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isVideo } from '@flex/criteria';
 import type { JudgeCallOptions, JudgeResult, Media, PointwiseResult, RgbImage, Teacher, TeacherRequest } from '@flex/criteria';
-import { writePairwiseAssessment, writePointwiseAssessment, type ColumnStyle } from './assessment';
+import { writePairwiseAssessment, writePointwiseAssessment } from './assessment';
 import { sceneFacts } from './facts';
 import type { FactObject, SceneFacts } from './facts';
 import { judgePair } from './oracle';
@@ -44,8 +44,6 @@ export const teacherOptionsSchema = z.object({
   judgementNoise: z.number().min(0).default(0.025),
   /** Temperature turning its utility difference into `probabilityA`. Default 0.05. */
   temperature: z.number().positive().default(0.05),
-  /** How category A's columns are written: `'summary'` (default) or `'evidence'` (copied evidence items; see `ColumnStyle`). */
-  columns: z.enum(['summary', 'evidence']).default('summary'),
 });
 /** Teacher options (input). */
 export type TeacherOptions = z.input<typeof teacherOptionsSchema>;
@@ -144,7 +142,7 @@ export class SimulatedTeacher implements Teacher<PairRecord> {
     const scoreSecond: CandidateScore = scoreFacts({ spec, facts: second });
     const noise = new Rng(mixSeed(this.options.seed, record.id, swapped ? 'swapped' : 'direct')).normal() * this.options.judgementNoise;
     const bias = this.options.positionBias + noise;
-    const assessment = writePairwiseAssessment({ spec, prompt: record.prompt, first: { facts: first, score: scoreFirst }, second: { facts: second, score: scoreSecond }, bias, columns: this.options.columns });
+    const assessment = writePairwiseAssessment({ spec, prompt: record.prompt, first: { facts: first, score: scoreFirst }, second: { facts: second, score: scoreSecond }, bias });
     const difference = scoreFirst.utility - scoreSecond.utility + bias;
     const categoryProbabilityA: Record<string, number> = {};
     for (const c of scoreFirst.categories) {
@@ -177,7 +175,7 @@ export class SimulatedTeacher implements Teacher<PairRecord> {
 }
 
 /** The oracle's ideal assessment of a record (exact facts, no noise): per-category winners for per-category metrics. */
-export function idealAssessment(record: PairRecord, options: { swapped?: boolean; columns?: ColumnStyle } = {}): JudgeResult {
+export function idealAssessment(record: PairRecord, options: { swapped?: boolean } = {}): JudgeResult {
   const factsA = sceneFacts(record.a.scene);
   const factsB = sceneFacts(record.b.scene);
   const swapped = options.swapped === true;
@@ -185,6 +183,6 @@ export function idealAssessment(record: PairRecord, options: { swapped?: boolean
   const first = swapped ? factsB : factsA;
   const second = swapped ? factsA : factsB;
   const j = judgePair(spec, first, second, oracleOptionsSchema.parse({}));
-  const assessment = writePairwiseAssessment({ spec, prompt: record.prompt, first: { facts: first, score: j.scoreA }, second: { facts: second, score: j.scoreB }, columns: options.columns ?? 'summary' });
+  const assessment = writePairwiseAssessment({ spec, prompt: record.prompt, first: { facts: first, score: j.scoreA }, second: { facts: second, score: j.scoreB } });
   return { ok: true, assessment, probabilityA: j.probabilityA };
 }
