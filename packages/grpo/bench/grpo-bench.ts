@@ -8,7 +8,7 @@
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
  *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 1] [--selection random] [--final sde|euler] [--scale group]
- *     [--window 0,3|all|START,LENGTH] [--no-worker]
+ *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics flow-sde|cps] [--noise 0.7] [--flex-weights '{"A":1}']
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -113,6 +113,11 @@ await runMain(async () => {
   // `--no-worker`: the update on the main thread (one core; the step is then sampling + judging + update).
   const inWorker = !process.argv.includes('--no-worker');
   const sdeWindow = windowParts ? { start: windowParts[0] as number, length: windowParts[1] as number } : undefined;
+  // `--dynamics flow-sde|cps` and `--noise` (a, or η for CPS): the training sampler's stochastic steps.
+  const dynamics = argument('dynamics', 'flow-sde') as 'flow-sde' | 'cps';
+  const noiseLevel = Number(argument('noise', '0.7'));
+  // `--flex-weights '{"A":1}'`: the Flex reward's category weights (REFERENCE.md §3's 1 / 0.7 / 0.7 by default).
+  const flexWeights = process.argv.includes('--flex-weights') ? (JSON.parse(argument('flex-weights', '{}')) as Record<string, number>) : undefined;
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
   await mkdir(out, { recursive: true });
   const backend = await initBackend();
@@ -128,6 +133,9 @@ await runMain(async () => {
     ...common,
     finalStep,
     sdeWindow: sdeWindow ? `${sdeWindow.start},${sdeWindow.length}` : 'all',
+    dynamics,
+    noiseLevel,
+    flex_weights: flexWeights ? JSON.stringify(flexWeights) : 'A 1, B 0.7, C 0.7 (image); 1 / 1 / 1 (video)',
     updateInWorker: inWorker,
     flex_judge: flexCheckpoint ?? 'stand-in: simulated Flex judge on pixels',
     bt_reward: btCheckpoint ?? 'stand-in: scalar utility of the same perception',
@@ -166,7 +174,7 @@ await runMain(async () => {
         let prefers: (prompts: readonly string[], samples: readonly Media[]) => Promise<number[]>;
         if (arm === 'flex') {
           const judge = (useTrained ? flexJudge : undefined) ?? pixelTeacherJudge({ specs, seed });
-          reward = pairwiseJudgeReward({ judge });
+          reward = pairwiseJudgeReward({ judge, ...(flexWeights ? { categoryWeights: flexWeights } : {}) });
           prefers = async (prompts, samples) => {
             // Alternate the slots so a position bias cancels.
             const results = await judge.judge(
@@ -200,7 +208,7 @@ await runMain(async () => {
           };
         }
         const generator = copyOf(base);
-        const policy = createFlowPolicy({ generator, ...(common.beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, finalStep, ...(sdeWindow ? { sdeWindow } : {}) });
+        const policy = createFlowPolicy({ generator, ...(common.beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, finalStep, ...(sdeWindow ? { sdeWindow } : {}), dynamics, noiseLevel });
         // The evaluation reward: the oracle, plus the reward model's preference for the trained generator (a metric).
         const evalReward: RewardFunction<string, Media> = {
           name: 'oracle',

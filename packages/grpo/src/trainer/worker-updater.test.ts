@@ -48,6 +48,12 @@ describe('update in a worker thread', () => {
     expect(weights(inWorker)).not.toEqual(weights(windowed()));
   });
 
+  it("trains CPS dynamics in the worker as in the thread, KL included", async () => {
+    const cps = () => createFlowPolicy({ generator: createFlowGenerator(generatorConfig), reference: createFlowGenerator(generatorConfig), steps: 4, dynamics: 'cps', noiseLevel: 0.5 });
+    const inWorker = await expectSameInWorker(cps, 'cps', { maxSteps: 2, beta: 0.01 });
+    expect(weights(inWorker)).not.toEqual(weights(cps()));
+  });
+
   it('pipelines sampling one update behind, and resumes bit for bit', async () => {
     // Checkpoints after steps 2 and 4 drain the pipeline; steps 2 and 4 were sampled while an update ran.
     const straight = newPolicy();
