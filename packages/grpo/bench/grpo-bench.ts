@@ -9,6 +9,7 @@
  *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 1] [--selection random] [--final sde|euler] [--scale group]
  *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics flow-sde|cps] [--noise 0.7] [--flex-weights '{"A":1}']
+ *     [--video-lr LR] [--video-beta B]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -81,6 +82,9 @@ interface ModalitySettings {
   promptsPerStep: number;
   groupSize: number;
   heldOut: number;
+  /** Overrides of the common learning rate and KL β for this modality. */
+  learningRate?: number;
+  beta?: number;
 }
 
 await runMain(async () => {
@@ -93,6 +97,9 @@ await runMain(async () => {
       promptsPerStep: Number(argument('video-prompts', '4')),
       groupSize: Number(argument('video-group', '8')),
       heldOut: Number(argument('video-held-out', '48')),
+      // `--video-lr`, `--video-beta`: the video arms' own step size and KL (default: `--lr`, `--beta`).
+      ...(process.argv.includes('--video-lr') ? { learningRate: Number(argument('video-lr', '')) } : {}),
+      ...(process.argv.includes('--video-beta') ? { beta: Number(argument('video-beta', '')) } : {}),
     },
   };
   const common = {
@@ -208,7 +215,8 @@ await runMain(async () => {
           };
         }
         const generator = copyOf(base);
-        const policy = createFlowPolicy({ generator, ...(common.beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, finalStep, ...(sdeWindow ? { sdeWindow } : {}), dynamics, noiseLevel });
+        const beta = s.beta ?? common.beta;
+        const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, finalStep, ...(sdeWindow ? { sdeWindow } : {}), dynamics, noiseLevel });
         // The evaluation reward: the oracle, plus the reward model's preference for the trained generator (a metric).
         const evalReward: RewardFunction<string, Media> = {
           name: 'oracle',
@@ -230,6 +238,8 @@ await runMain(async () => {
             promptsPerStep: s.promptsPerStep,
             groupSize: s.groupSize,
             ...common,
+            learningRate: s.learningRate ?? common.learningRate,
+            beta,
             evalSteps: Math.max(1, Math.floor(s.steps / 3)),
             updateInWorker: inWorker,
           },
