@@ -56,6 +56,34 @@ export function flowSdeStd(options: z.input<typeof flowSdeStdOptionsSchema>): { 
   return flowSdeStdTerm(o.sigma, o.sigmaNext, o.noiseLevel);
 }
 
+/** A step's options: σ must go down, and every given array must have the sample's length. */
+function refineStep(
+  v: { sample: ArrayLike<number>; sigma: number; sigmaNext: number; velocity: ArrayLike<number>; noise?: ArrayLike<number> | undefined; nextSample?: ArrayLike<number> | undefined },
+  context: z.RefinementCtx,
+): void {
+  if (v.sigmaNext >= v.sigma) context.addIssue({ code: 'custom', message: 'sigmaNext must be below sigma', path: ['sigmaNext'] });
+  const n = v.sample.length;
+  for (const key of ['velocity', 'noise', 'nextSample'] as const) {
+    const value = v[key];
+    if (value !== undefined && value.length !== n) {
+      context.addIssue({ code: 'custom', message: `${key} has ${value.length} elements, sample ${n}`, path: [key] });
+    }
+  }
+}
+
+/**
+ * The next latent of a stochastic step: the given `nextSample` (a recorded transition), else μ + s·ε with the given
+ * `noise` or the seed's. Throws `invalid_options` when there is neither.
+ */
+function drawNext(name: string, mean: Float64Array, std: number, o: { noise?: ArrayLike<number> | undefined; seed?: number | undefined; nextSample?: ArrayLike<number> | undefined }): Float64Array {
+  if (o.nextSample !== undefined) return Float64Array.from(o.nextSample);
+  const noise = o.noise ?? (o.seed !== undefined ? gaussianNoise({ seed: o.seed, length: mean.length }) : undefined);
+  if (noise === undefined) throw new GrpoError('invalid_options', `${name}: a stochastic step needs \`noise\`, \`seed\` or \`nextSample\``);
+  const next = new Float64Array(mean.length);
+  for (let i = 0; i < mean.length; i++) next[i] = (mean[i] as number) + std * (noise[i] as number);
+  return next;
+}
+
 /** Options of {@link flowSdeStep}. */
 export const flowSdeStepOptionsSchema = z
   .object({
@@ -71,16 +99,7 @@ export const flowSdeStepOptionsSchema = z
     /** A given next latent (to recompute its log-prob under new parameters); overrides `noise` / `seed`. */
     nextSample: nonEmptyFiniteArraySchema.optional(),
   })
-  .superRefine((v, context) => {
-    if (v.sigmaNext >= v.sigma) context.addIssue({ code: 'custom', message: 'sigmaNext must be below sigma', path: ['sigmaNext'] });
-    const n = v.sample.length;
-    for (const key of ['velocity', 'noise', 'nextSample'] as const) {
-      const value = v[key];
-      if (value !== undefined && value.length !== n) {
-        context.addIssue({ code: 'custom', message: `${key} has ${value.length} elements, sample ${n}`, path: [key] });
-      }
-    }
-  });
+  .superRefine(refineStep);
 
 /** Input of {@link flowSdeStep}. */
 export type FlowSdeStepOptions = z.input<typeof flowSdeStepOptionsSchema>;
@@ -131,15 +150,7 @@ export function flowSdeStep(options: FlowSdeStepOptions): FlowSdeStep {
   const { sigmaT, std, dt } = flowSdeStdTerm(o.sigma, o.sigmaNext, o.noiseLevel);
   const mean = flowSdeMean(o.sample, o.velocity, o.sigma, sigmaT, dt);
   if (std === 0) return { mean, std, sigmaT, nextSample: Float64Array.from(mean), logProb: null };
-  let nextSample: Float64Array;
-  if (o.nextSample !== undefined) {
-    nextSample = Float64Array.from(o.nextSample as ArrayLike<number>);
-  } else {
-    const noise = o.noise ?? (o.seed !== undefined ? gaussianNoise({ seed: o.seed, length: mean.length }) : undefined);
-    if (noise === undefined) throw new GrpoError('invalid_options', 'flowSdeStep: a stochastic step needs `noise`, `seed` or `nextSample`');
-    nextSample = new Float64Array(mean.length);
-    for (let i = 0; i < mean.length; i++) nextSample[i] = (mean[i] as number) + std * (noise[i] as number);
-  }
+  const nextSample = drawNext('flowSdeStep', mean, std, o);
   return { mean, std, sigmaT, nextSample, logProb: gaussianLogProbMean(nextSample, mean, std) };
 }
 
@@ -195,26 +206,11 @@ export function flowStepCoefficients(dynamics: FlowDynamics, sigma: number, sigm
 /** Options of {@link cpsStep}. */
 export const cpsStepOptionsSchema = z
   .object({
-    sample: nonEmptyFiniteArraySchema,
-    velocity: nonEmptyFiniteArraySchema,
-    sigma: z.number().gt(0).max(1),
-    sigmaNext: z.number().min(0).max(1),
+    ...flowSdeStepOptionsSchema.shape,
     /** η ∈ [0, 1]: s = σ'·sin(η·π/2). 0 gives the Euler step. Default 0.7. */
     noiseLevel: z.number().min(0).max(1).default(0.7),
-    noise: nonEmptyFiniteArraySchema.optional(),
-    seed: z.number().int().optional(),
-    nextSample: nonEmptyFiniteArraySchema.optional(),
   })
-  .superRefine((v, context) => {
-    if (v.sigmaNext >= v.sigma) context.addIssue({ code: 'custom', message: 'sigmaNext must be below sigma', path: ['sigmaNext'] });
-    const n = v.sample.length;
-    for (const key of ['velocity', 'noise', 'nextSample'] as const) {
-      const value = v[key];
-      if (value !== undefined && value.length !== n) {
-        context.addIssue({ code: 'custom', message: `${key} has ${value.length} elements, sample ${n}`, path: [key] });
-      }
-    }
-  });
+  .superRefine(refineStep);
 
 /** What {@link cpsStep} returns. */
 export interface CpsStep {
@@ -239,14 +235,6 @@ export function cpsStep(options: z.input<typeof cpsStepOptionsSchema>): CpsStep 
   const mean = new Float64Array(o.sample.length);
   for (let i = 0; i < mean.length; i++) mean[i] = cx * (o.sample[i] as number) + cv * (o.velocity[i] as number);
   if (std === 0) return { mean, std, nextSample: Float64Array.from(mean), logProb: null };
-  let nextSample: Float64Array;
-  if (o.nextSample !== undefined) {
-    nextSample = Float64Array.from(o.nextSample as ArrayLike<number>);
-  } else {
-    const noise = o.noise ?? (o.seed !== undefined ? gaussianNoise({ seed: o.seed, length: mean.length }) : undefined);
-    if (noise === undefined) throw new GrpoError('invalid_options', 'cpsStep: a stochastic step needs `noise`, `seed` or `nextSample`');
-    nextSample = new Float64Array(mean.length);
-    for (let i = 0; i < mean.length; i++) nextSample[i] = (mean[i] as number) + std * (noise[i] as number);
-  }
+  const nextSample = drawNext('cpsStep', mean, std, o);
   return { mean, std, nextSample, logProb: gaussianLogProbMean(nextSample, mean, std) };
 }
