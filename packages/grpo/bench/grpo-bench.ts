@@ -6,10 +6,10 @@
  * noise (`evalSeed` 0), so the pre-trained score and every run's scores are paired.
  *
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
- *     [--prompts 4] [--group 8] [--video-prompts 4] [--video-group 8] [--held-out 128] [--video-held-out 48]
- *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 1] [--selection random] [--final sde|euler] [--scale group]
- *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics flow-sde|cps] [--noise 0.7] [--flex-weights '{"A":1}']
- *     [--video-lr LR] [--video-beta B]
+ *     [--prompts 16] [--group 16] [--video-prompts 8] [--video-group 8] [--held-out 512] [--video-held-out 96]
+ *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 0.5] [--selection random] [--final sde|euler] [--scale group]
+ *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics cps|flow-sde] [--noise 0.5] [--flex-weights '{"A":1}'|published]
+ *     [--video-lr 3e-5] [--video-beta 0.4]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -91,22 +91,23 @@ await runMain(async () => {
   const seeds = Array.from({ length: Number(argument('seeds', '2')) }, (_, i) => i);
   const modalities = argument('modalities', 'image,video').split(',') as ('image' | 'video')[];
   const settings: Record<'image' | 'video', ModalitySettings> = {
-    image: { steps: Number(argument('steps', '30')), promptsPerStep: Number(argument('prompts', '4')), groupSize: Number(argument('group', '8')), heldOut: Number(argument('held-out', '128')) },
+    // 16 prompts × G 16 and 512 held-out prompts (session 7): 128 single ODE samples move by ±0.01 between runs.
+    image: { steps: Number(argument('steps', '30')), promptsPerStep: Number(argument('prompts', '16')), groupSize: Number(argument('group', '16')), heldOut: Number(argument('held-out', '512')) },
     video: {
       steps: Number(argument('video-steps', '20')),
-      promptsPerStep: Number(argument('video-prompts', '4')),
+      promptsPerStep: Number(argument('video-prompts', '8')),
       groupSize: Number(argument('video-group', '8')),
-      heldOut: Number(argument('video-held-out', '48')),
-      // `--video-lr`, `--video-beta`: the video arms' own step size and KL (default: `--lr`, `--beta`).
-      ...(process.argv.includes('--video-lr') ? { learningRate: Number(argument('video-lr', '')) } : {}),
-      ...(process.argv.includes('--video-beta') ? { beta: Number(argument('video-beta', '')) } : {}),
+      heldOut: Number(argument('video-held-out', '96')),
+      // The video arms' own step size and KL: at lr 1e-4 without KL every video probe fell within 5 steps (session 7).
+      learningRate: Number(argument('video-lr', '3e-5')),
+      beta: Number(argument('video-beta', '0.4')),
     },
   };
   const common = {
     learningRate: Number(argument('lr', '1e-4')),
     epsilonLow: Number(argument('clip', '1e-2')),
     beta: Number(argument('beta', '0')),
-    trainStepFraction: Number(argument('fraction', '1')),
+    trainStepFraction: Number(argument('fraction', '0.5')),
     trainStepSelection: argument('selection', 'random') as 'random' | 'first',
     scaleRewards: argument('scale', 'group') as 'group' | 'batch' | 'none',
     numIterations: Number(argument('iterations', '1')),
@@ -120,11 +121,15 @@ await runMain(async () => {
   // `--no-worker`: the update on the main thread (one core; the step is then sampling + judging + update).
   const inWorker = !process.argv.includes('--no-worker');
   const sdeWindow = windowParts ? { start: windowParts[0] as number, length: windowParts[1] as number } : undefined;
-  // `--dynamics flow-sde|cps` and `--noise` (a, or η for CPS): the training sampler's stochastic steps.
-  const dynamics = argument('dynamics', 'flow-sde') as 'flow-sde' | 'cps';
-  const noiseLevel = Number(argument('noise', '0.7'));
-  // `--flex-weights '{"A":1}'`: the Flex reward's category weights (REFERENCE.md §3's 1 / 0.7 / 0.7 by default).
-  const flexWeights = process.argv.includes('--flex-weights') ? (JSON.parse(argument('flex-weights', '{}')) as Record<string, number>) : undefined;
+  // `--dynamics flow-sde|cps` and `--noise` (a, or η for CPS): the training sampler's stochastic steps. Default CPS at
+  // η 0.5: with it the held-out ODE follows the reward, with Flow-GRPO's SDE it did not (docs/grpo.md, session 7).
+  const dynamics = argument('dynamics', 'cps') as 'flow-sde' | 'cps';
+  const noiseLevel = Number(argument('noise', dynamics === 'cps' ? '0.5' : '0.7'));
+  // `--flex-weights`: the Flex reward's category weights. Default A only (with the overall win rate's 0.3): with
+  // REFERENCE.md §3's A 1 / B 0.7 / C 0.7 the stand-in's reward lowered the oracle's category A (session 7).
+  // `--flex-weights published` restores the published weights.
+  const flexWeightsText = argument('flex-weights', '{"A":1}');
+  const flexWeights = flexWeightsText === 'published' ? undefined : (JSON.parse(flexWeightsText) as Record<string, number>);
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
   await mkdir(out, { recursive: true });
   const backend = await initBackend();
