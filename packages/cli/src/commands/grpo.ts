@@ -54,6 +54,10 @@ export interface RunGrpoOptions {
    * docs/grpo.md). Default: every step.
    */
   readonly sdeWindow?: { readonly start: number; readonly length: number };
+  /** The stochastic steps' dynamics (`createFlowPolicy`'s `dynamics`): Flow-GRPO's SDE (default) or CPS. */
+  readonly dynamics?: 'flow-sde' | 'cps';
+  /** Their noise level: a for the SDE (default 0.7), η ∈ (0, 1] for CPS. */
+  readonly noiseLevel?: number;
   readonly quiet: boolean;
   readonly log: (line: string) => void;
 }
@@ -152,10 +156,17 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
   const byText = new Map<string, WorldPrompt>([...train, ...held].map((p) => [p.text, p]));
   let policy: FlowPolicy;
   try {
-    policy = createFlowPolicy({ generator, ...(o.sdeWindow ? { sdeWindow: o.sdeWindow } : {}) });
+    policy = createFlowPolicy({
+      generator,
+      ...(o.sdeWindow ? { sdeWindow: o.sdeWindow } : {}),
+      ...(o.dynamics ? { dynamics: o.dynamics } : {}),
+      ...(o.noiseLevel !== undefined ? { noiseLevel: o.noiseLevel } : {}),
+    });
   } catch (error) {
-    // The window is the only option the policy checks here: name the flag (the generator's step count decides).
-    if (o.sdeWindow && GrpoError.isInstance(error) && error.code === 'invalid_options') throw new CliError('invalid_option', `--sde-window: ${error.message}`);
+    // The policy checks the window against the generator's steps and the noise level against the dynamics: name the flag.
+    if (GrpoError.isInstance(error) && error.code === 'invalid_options') {
+      throw new CliError('invalid_option', `${/sdeWindow/.test(error.message) ? '--sde-window' : '--noise'}: ${error.message}`);
+    }
     throw error;
   }
   const outputDir = join(o.out, 'train');
@@ -222,6 +233,8 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
     learningRate: o.learningRate,
     seed: o.seed,
     sdeWindow: o.sdeWindow ?? null,
+    dynamics: policy.options.dynamics,
+    noiseLevel: policy.options.noiseLevel,
     heldOut: held.length,
     oracleBefore: before,
     oracleAfter: after,
@@ -290,6 +303,8 @@ const grpoSchema = z.object({
     })
     .refine((w) => w.length >= 1, 'the window needs at least one step')
     .optional(),
+  dynamics: z.enum(['flow-sde', 'cps']),
+  noise: z.coerce.number().positive('must be positive').optional(),
 });
 
 /** Loads the judge named by `flex grpo`'s options: a Flex judge checkpoint or a remote OpenAI-compatible one. */
@@ -325,6 +340,8 @@ export function grpoCommand(program: Command): void {
     .option('--eval-every <n>', 'evaluate the oracle every n steps (default: 4 times per run; 0 only at the end)')
     .option('--no-worker', 'run the update in this thread instead of a worker thread')
     .option('--sde-window <start,length>', 'train only these sampler steps (SDE there, ODE elsewhere), e.g. 0,3 (default: every step)')
+    .option('--dynamics <name>', "stochastic steps: 'flow-sde' (Flow-GRPO) or 'cps' (coefficients-preserving)", 'flow-sde')
+    .option('--noise <level>', 'noise level of the stochastic steps: a for flow-sde (default 0.7), η in (0, 1] for cps')
     .option('--quiet', 'no progress output', false)
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(grpoSchema, raw);
@@ -342,6 +359,8 @@ export function grpoCommand(program: Command): void {
         evalSteps: o.evalEvery ?? Math.max(1, Math.ceil(o.steps / 4)),
         updateInWorker: o.worker,
         ...(o.sdeWindow ? { sdeWindow: o.sdeWindow } : {}),
+        dynamics: o.dynamics,
+        ...(o.noise !== undefined ? { noiseLevel: o.noise } : {}),
         quiet: o.quiet,
         log: (line) => process.stderr.write(`${line}\n`),
       });
