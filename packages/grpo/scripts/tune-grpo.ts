@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Media } from '@flex/criteria';
 import { createFlowGenerator, initBackend, loadFlowGenerator, runMain, type FlowGenerator } from '@flex/model';
-import { PixelOracleJudge, scoreGeneration, type PromptSpec } from '@flex/synth';
+import { PixelOracleJudge, scoreGeneration, type PromptSpec, type TeacherOptions } from '@flex/synth';
 import { createFlowPolicy, deriveSeed, functionReward, SeededRandom, GRPOTrainer, pairwiseJudgeReward, scoreRewards, type RewardFunction } from '../src/index';
 import { oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, type WorldPrompt } from './world';
 
@@ -70,7 +70,8 @@ await runMain(async () => {
   const byText = new Map<string, WorldPrompt>([...train, ...held].map((p) => [p.text, p]));
   let inner: RewardFunction<string, Media>;
   if (kind === 'flex') inner = pairwiseJudgeReward({
-      judge: pixelTeacherJudge({ specs, seed }),
+      // `--judge-errors '{"colourConfusionRate":0}'`: the stand-in's perception errors (@flex/synth's TeacherOptions).
+      judge: pixelTeacherJudge({ specs, seed, ...(process.argv.includes('--judge-errors') ? { errors: JSON.parse(argument('judge-errors', '{}')) as TeacherOptions } : {}) }),
       reward: argument('flex-reward', 'flex') as 'flex' | 'overall',
       outcome: argument('outcome', 'winner') as 'winner' | 'probability',
       bothOrders: process.argv.includes('--both-orders'),

@@ -16,6 +16,7 @@ import {
   writePairwiseAssessment,
   type PromptSpec,
   type SceneFacts,
+  type TeacherOptions,
 } from '@flex/synth';
 
 /**
@@ -86,14 +87,14 @@ export async function writeGrid(options: { file: string; rows: readonly (readonl
  * (@flex/synth's writer). A stand-in until trained judges exist: it shares the oracle's scoring, so it
  * cannot show reward hacking the way a learned judge can.
  */
-export function pixelTeacherJudge(options: { specs: ReadonlyMap<string, PromptSpec>; seed: number; temperature?: number }): Judge {
+export function pixelTeacherJudge(options: { specs: ReadonlyMap<string, PromptSpec>; seed: number; temperature?: number; errors?: TeacherOptions }): Judge {
   const temperature = options.temperature ?? 0.05;
   const perceived = new WeakMap<Media, SceneFacts>();
   let call = 0;
   const factsOf = (media: Media): SceneFacts => {
     let facts = perceived.get(media);
     if (!facts) {
-      facts = perceiveWithErrors(perceiveMedia(media), {}, mixSeed(options.seed, call++));
+      facts = perceiveWithErrors(perceiveMedia(media), options.errors ?? {}, mixSeed(options.seed, call++));
       perceived.set(media, facts);
     }
     return facts;
