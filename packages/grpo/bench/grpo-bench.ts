@@ -297,6 +297,9 @@ await runMain(async () => {
     summary[`${prefix}prefers_trained_bt`] = round(mean(results.bt.map((r) => r.curve[r.curve.length - 1]?.[2] ?? Number.NaN)));
     // What the utility hides: the semantic category A (the objects asked for) before and after, and a blank output.
     summary[`${prefix}oracle_blank`] = round(blank.utility);
+    // The modality's own step size and KL where they differ from the common ones (video by default).
+    if (s.learningRate !== undefined) summary[`${prefix}learning_rate`] = s.learningRate;
+    if (s.beta !== undefined) summary[`${prefix}beta`] = s.beta;
     summary[`${prefix}semantic_base`] = round(baseCategories.category_A ?? Number.NaN);
     summary[`${prefix}semantic_flex`] = round(mean(results.flex.map((r) => r.categories.category_A as number)));
     summary[`${prefix}semantic_bt`] = round(mean(results.bt.map((r) => r.categories.category_A as number)));

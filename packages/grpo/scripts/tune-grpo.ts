@@ -109,6 +109,7 @@ await runMain(async () => {
   const beta = Number(argument('beta', '0'));
   // `--window S,L`: the policy's sdeWindow (the SDE only on sampler steps S … S+L−1, the ODE elsewhere).
   const windowArg = process.argv.includes('--window') ? argument('window', '').split(',').map(Number) : undefined;
+  const dynamics = argument('dynamics', 'flow-sde') as 'flow-sde' | 'cps';
   const sdeWindow = windowArg ? { start: windowArg[0] as number, length: windowArg[1] as number } : undefined;
   const policy = createFlowPolicy({
     generator,
@@ -118,7 +119,7 @@ await runMain(async () => {
     sameStartNoise: !process.argv.includes('--independent-start'),
     finalStep: argument('final', 'sde') as 'euler' | 'sde',
     ...(sdeWindow ? { sdeWindow } : {}),
-    dynamics: argument('dynamics', 'flow-sde') as 'flow-sde' | 'cps',
+    dynamics,
   });
   const config = {
     seed,
@@ -213,7 +214,7 @@ await runMain(async () => {
       ...settings,
       noise: Number(argument('noise', '0.7')),
       final_step: argument('final', 'sde'),
-      dynamics: argument('dynamics', 'flow-sde'),
+      dynamics,
       sde_window: sdeWindow ?? 'every step',
       held_out: held.length,
       oracle_before: before,

@@ -12,7 +12,8 @@ import type { LogProbTensorRequest, TrainablePolicy } from '../trainable-policy'
  * SDE (noise level a) for every step (or, with `finalStep: 'euler'`, for every step but the last, which is then the
  * plain Euler step to a clean sample; with `sdeWindow`, for the window's steps only and the ODE elsewhere); the
  * members of a group share their starting noise and differ by the step noise. Evaluation samples use the
- * ODE (a = 0). Each stochastic step's log-prob is the Gaussian log density averaged over all elements.
+ * ODE (a = 0). Each stochastic step's log-prob is the Gaussian log density averaged over all elements. With
+ * `dynamics: 'cps'` the stochastic steps are coefficients-preserving instead of Flow-GRPO's SDE (see `cpsStep`).
  */
 
 const LOG_SQRT_TWO_PI = 0.5 * Math.log(2 * Math.PI);
@@ -201,7 +202,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
         const sigma = this.sigmas[k] as number;
         const sigmaNext = this.sigmas[k + 1] as number;
         const stochastic = a > 0 && sdeSet.has(k);
-        const { sigmaT, std, dt } = this.stepTerms(sigma, sigmaNext, stochastic ? a : 0);
+        const { std, mean: stepMeanOf } = this.step(sigma, sigmaNext, stochastic ? a : 0);
         const noise = new Float32Array(b * size);
         if (stochastic) {
           for (let r = 0; r < b; r++) {
@@ -213,7 +214,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
         const out = tf.tidy(() => {
           const xt = tf.tensor(x, [b, ...shape]);
           const v = this.generator.velocity(xt, tf.fill([b], sigma) as tf.Tensor1D, promptFeatures);
-          const mean = this.stepMean(xt, v, sigma, sigmaNext, sigmaT, dt, stochastic ? a : 0);
+          const mean = stepMeanOf(xt, v);
           if (!stochastic) return { next: mean, logProb: undefined };
           const next = mean.add(tf.tensor(noise, [b, ...shape]).mul(std));
           return { next, logProb: gaussianLogProb(next, mean, std) };
@@ -278,17 +279,16 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
       // j indexes the recorded log-probs; k is the sampler step it belongs to.
       const k = this.sdeSteps[j] as number;
       const sigma = this.sigmas[k] as number;
-      const sigmaNext = this.sigmas[k + 1] as number;
-      const { sigmaT, std, dt } = this.stepTerms(sigma, sigmaNext, noiseLevel);
+      const { std, mean: stepMeanOf } = this.step(sigma, this.sigmas[k + 1] as number, noiseLevel);
       const { current, next } = gather(k);
       return tf.tidy(() => {
         const xt = tf.tensor(current, [b, ...shape]);
         const xNext = tf.tensor(next, [b, ...shape]);
         const sigmaTensor = tf.fill([b], sigma) as tf.Tensor1D;
-        const mean = this.stepMean(xt, this.generator.velocity(xt, sigmaTensor, promptFeatures), sigma, sigmaNext, sigmaT, dt, noiseLevel);
+        const mean = stepMeanOf(xt, this.generator.velocity(xt, sigmaTensor, promptFeatures));
         const logProb = gaussianLogProb(xNext, mean, std);
         if (!withKl || !this.reference) return { logProb };
-        const referenceMean = this.stepMean(xt, this.reference.velocity(xt, sigmaTensor, promptFeatures), sigma, sigmaNext, sigmaT, dt, noiseLevel);
+        const referenceMean = stepMeanOf(xt, this.reference.velocity(xt, sigmaTensor, promptFeatures));
         const kl = tf.square(mean.sub(referenceMean)).reshape([b, -1]).mean(1).div(2 * std * std);
         return { logProb, kl };
       });
@@ -311,19 +311,17 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     return values;
   }
 
-  /** The step std (and Flow-GRPO's σ_t, dt) at noise level a under this policy's dynamics; std 0 for a = 0. */
-  private stepTerms(sigma: number, sigmaNext: number, a: number): { sigmaT: number; std: number; dt: number } {
-    if (this.options.dynamics === 'cps') return { sigmaT: 0, std: flowStepCoefficients('cps', sigma, sigmaNext, a).std, dt: sigmaNext - sigma };
-    return flowSdeStdTerm(sigma, sigmaNext, a);
-  }
-
-  /** The step mean under this policy's dynamics; the Euler step at a = 0 for both. */
-  private stepMean(x: Tensor, v: Tensor, sigma: number, sigmaNext: number, sigmaT: number, dt: number, a: number): Tensor {
+  /**
+   * The sampler step σ → σ_next at noise level a under this policy's dynamics: its std (0 for a = 0) and its mean as
+   * tensor ops. At a = 0 both dynamics are the same Euler step.
+   */
+  private step(sigma: number, sigmaNext: number, a: number): { std: number; mean: (x: Tensor, v: Tensor) => Tensor } {
     if (this.options.dynamics === 'cps' && a > 0) {
-      const { cx, cv } = flowStepCoefficients('cps', sigma, sigmaNext, a);
-      return x.mul(cx).add(v.mul(cv));
+      const { cx, cv, std } = flowStepCoefficients('cps', sigma, sigmaNext, a);
+      return { std, mean: (x, v) => x.mul(cx).add(v.mul(cv)) };
     }
-    return stepMean(x, v, sigma, sigmaT, dt);
+    const { sigmaT, std, dt } = flowSdeStdTerm(sigma, sigmaNext, a);
+    return { std, mean: (x, v) => stepMean(x, v, sigma, sigmaT, dt) };
   }
 
   /** Model-space latent → media (pixels clipped to [0, 1]). */
