@@ -3,10 +3,13 @@
  * oracle (never the training reward), the pre-trained generator's oracle score, then after GRPO with
  * (a) the pairwise Flex reward and (b) a scalar pointwise reward, for images and videos, same budget of
  * steps, at least two seeds per arm. Every evaluation uses the same held-out prompts and the same starting
- * noise (`evalSeed` 0), so the pre-trained score and every run's scores are paired.
+ * noise (`evalSeed` 0), so the pre-trained score and every run's scores are paired. The curve during training is
+ * evaluated on the first `--curve-held-out` held-out prompts; the final scores (oracle_base, oracle_flex, …) on all
+ * `--held-out` prompts, because one ODE sample per prompt moves a mean over 512 prompts by ±0.0044 (session 8).
  *
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
- *     [--prompts 16] [--group 16] [--video-prompts 8] [--video-group 8] [--held-out 512] [--video-held-out 96]
+ *     [--prompts 16] [--group 16] [--video-prompts 8] [--video-group 8] [--held-out 2048] [--curve-held-out 512]
+ *     [--video-held-out 256] [--video-curve-held-out 96]
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 0.5] [--selection random] [--final sde|euler] [--scale group]
  *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics cps|flow-sde] [--noise 0.5] [--flex-weights '{"A":1}'|published]
  *     [--video-lr 3e-5] [--video-beta 0.4]
@@ -81,7 +84,9 @@ interface ModalitySettings {
   steps: number;
   promptsPerStep: number;
   groupSize: number;
+  /** Held-out prompts of the final evaluation, and the first `curveHeldOut` of them for the curve during training. */
   heldOut: number;
+  curveHeldOut: number;
   /** Overrides of the common learning rate and KL β for this modality. */
   learningRate?: number;
   beta?: number;
@@ -91,13 +96,22 @@ await runMain(async () => {
   const seeds = Array.from({ length: Number(argument('seeds', '2')) }, (_, i) => i);
   const modalities = argument('modalities', 'image,video').split(',') as ('image' | 'video')[];
   const settings: Record<'image' | 'video', ModalitySettings> = {
-    // 16 prompts × G 16 and 512 held-out prompts (session 7): 128 single ODE samples move by ±0.01 between runs.
-    image: { steps: Number(argument('steps', '30')), promptsPerStep: Number(argument('prompts', '16')), groupSize: Number(argument('group', '16')), heldOut: Number(argument('held-out', '512')) },
+    // 16 prompts × G 16. The final scores on 2048 held-out prompts: between a trained generator and the pre-trained one,
+    // the per-prompt oracle difference of one ODE sample each has sd 0.10, so a mean over 512 prompts moves by ±0.0044,
+    // as much as the whole seed-to-seed spread seen in session 7 (session 8); over 2048, ±0.0022.
+    image: {
+      steps: Number(argument('steps', '30')),
+      promptsPerStep: Number(argument('prompts', '16')),
+      groupSize: Number(argument('group', '16')),
+      heldOut: Number(argument('held-out', '2048')),
+      curveHeldOut: Number(argument('curve-held-out', '512')),
+    },
     video: {
       steps: Number(argument('video-steps', '20')),
       promptsPerStep: Number(argument('video-prompts', '8')),
       groupSize: Number(argument('video-group', '8')),
-      heldOut: Number(argument('video-held-out', '96')),
+      heldOut: Number(argument('video-held-out', '256')),
+      curveHeldOut: Number(argument('video-curve-held-out', '96')),
       // The video arms' own step size and KL: at lr 1e-4 without KL every video probe fell within 5 steps (session 7).
       learningRate: Number(argument('video-lr', '3e-5')),
       beta: Number(argument('video-beta', '0.4')),
@@ -169,9 +183,14 @@ await runMain(async () => {
     const baseScored = baseSamples.map((sample, i) => scoreGeneration({ spec: (held[i] as WorldPrompt).spec, media: sample }));
     const baseOracle = mean(baseScored.map((x) => x.utility));
     const baseCategories = categoryMeans(baseScored);
+    // The curve during training: the first `curveHeldOut` prompts (the same noise, so paired with the first base samples).
+    const curveTexts = heldTexts.slice(0, Math.min(s.curveHeldOut, heldTexts.length));
+    const baseCurve = mean(baseScored.slice(0, curveTexts.length).map((x) => x.utility));
     const blank = blankScore(modality, base.config.size, base.config.frames, held);
     const show = (c: Record<string, number>) => ['A', 'B', 'C', 'D'].map((id) => `${id} ${c[`category_${id}`]?.toFixed(3)}`).join(' ');
-    console.log(`${modality}: pre-trained oracle ${baseOracle.toFixed(4)} (${show(baseCategories)}) on ${held.length} held-out prompts; ${JSON.stringify(s)}`);
+    console.log(
+      `${modality}: pre-trained oracle ${baseOracle.toFixed(4)} (${show(baseCategories)}) on ${held.length} held-out prompts, ${baseCurve.toFixed(4)} on the curve's first ${curveTexts.length}; ${JSON.stringify(s)}`,
+    );
     console.log(`${modality}: a blank grey output scores ${blank.utility.toFixed(4)} (${show(blank.categories)})`);
     await writeGrid({ file: join(out, `${modality}-before.png`), rows: modality === 'image' ? [baseSamples.slice(0, 8)] : baseSamples.slice(0, 4).map((m) => [m]) });
     const results: Record<'flex' | 'bt', ArmResult[]> = { flex: [], bt: [] };
@@ -215,7 +234,7 @@ await runMain(async () => {
           reward = { name: btModel && useTrained ? 'bradley-terry' : 'scalar', score: async ({ prompts, samples }) => score(prompts, samples) };
           prefers = async (prompts, samples) => {
             const trained = await score(prompts, samples);
-            const before = await score(prompts, baseSamples);
+            const before = await score(prompts, baseSamples.slice(0, prompts.length));
             return trained.map((t, i) => (t === null || before[i] === null || t === before[i] ? 0.5 : t > (before[i] as number) ? 1 : 0));
           };
         }
@@ -235,7 +254,7 @@ await runMain(async () => {
           reward,
           prompts: train.map((p) => p.text),
           evalReward,
-          evalPrompts: heldTexts,
+          evalPrompts: curveTexts,
           config: {
             seed,
             evalSeed: EVAL_SEED,
@@ -265,20 +284,21 @@ await runMain(async () => {
         const curve = result.evaluations.map(
           (e) => [e.step, e.metrics['eval/reward'] as number, e.metrics['eval/rewards/oracle/prefers_trained'] as number] as [number, number, number],
         );
-        const final = curve[curve.length - 1]?.[1] ?? Number.NaN;
         const column = (key: string) => mean(result.history.map((h) => h[key] as number));
         const seconds = { sampling: column('time/sampling'), judging: column('time/judging'), update: column('time/update'), step: column('time/step') };
-        const last = result.evaluations[result.evaluations.length - 1]?.metrics ?? {};
-        const categories = Object.fromEntries(['A', 'B', 'C', 'D'].map((id) => [`category_${id}`, last[`eval/rewards/oracle/category_${id}`] as number]));
+        // The final score: every held-out prompt, the same noise as the pre-trained generator's samples (paired).
+        const after = (await policy.sample({ prompts: heldTexts, groupSize: 1, seed: deriveSeed(EVAL_SEED, 0, 4), mode: 'eval' })).map((g) => g.rollouts[0]!.sample);
+        const afterScored = after.map((sample, i) => scoreGeneration({ spec: (held[i] as WorldPrompt).spec, media: sample }));
+        const final = mean(afterScored.map((x) => x.utility));
+        const categories = categoryMeans(afterScored);
         results[arm].push({ seed, oracle: final, curve, seconds, categories });
         console.log(
-          `  ${modality} ${arm} seed ${seed}: oracle ${baseOracle.toFixed(4)} → ${final.toFixed(4)} (${show(categories)}); ` +
-            `oracle curve ${[[0, baseOracle], ...curve].map(([st, v]) => `${st}:${(v ?? Number.NaN).toFixed(3)}`).join(' ')}; ` +
+          `  ${modality} ${arm} seed ${seed}: oracle ${baseOracle.toFixed(4)} → ${final.toFixed(4)} (${show(categories)}) on ${held.length} held-out prompts; ` +
+            `oracle curve on ${curveTexts.length} ${[[0, baseCurve], ...curve].map(([st, v]) => `${st}:${(v ?? Number.NaN).toFixed(3)}`).join(' ')}; ` +
             `reward curve (reward model prefers trained over pre-trained) ${[[0, 0.5], ...curve.map(([st, , w]) => [st, w])].map(([st, w]) => `${st}:${(w ?? Number.NaN).toFixed(2)}`).join(' ')}`,
         );
         if (seed === seeds[0]) {
-          const after = await policy.sample({ prompts: heldTexts.slice(0, 8), groupSize: 1, seed: deriveSeed(EVAL_SEED, 0, 4), mode: 'eval' });
-          await writeGrid({ file: join(out, `${modality}-${arm}-after.png`), rows: modality === 'image' ? [after.map((g) => g.rollouts[0]!.sample)] : after.slice(0, 4).map((g) => [g.rollouts[0]!.sample]) });
+          await writeGrid({ file: join(out, `${modality}-${arm}-after.png`), rows: modality === 'image' ? [after.slice(0, 8)] : after.slice(0, 4).map((m) => [m]) });
         }
         generator.dispose();
         policy.reference?.dispose();
@@ -306,6 +326,7 @@ await runMain(async () => {
     summary[`${prefix}steps`] = s.steps;
     summary[`${prefix}samples_per_step`] = s.promptsPerStep * s.groupSize;
     summary[`${prefix}held_out`] = s.heldOut;
+    summary[`${prefix}curve_held_out`] = curveTexts.length;
     const all = [...results.flex, ...results.bt];
     summary[`${prefix}time_sampling_s`] = round(mean(all.map((r) => r.seconds.sampling)));
     summary[`${prefix}time_judging_s`] = round(mean(all.map((r) => r.seconds.judging)));

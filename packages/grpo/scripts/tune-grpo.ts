@@ -6,7 +6,7 @@
  *   nice -n 5 node --conditions=@flex/source --import tsx scripts/tune-grpo.ts -- --steps 30 --lr 1e-3 --clip 1e-2 \
  *     [--beta 0] [--fraction 0.5] [--iterations 1] [--minibatches 1] [--group 8] [--prompts 4] [--noise 0.7] \
  *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler] [--window S,L] [--eval-sde G]
- *     [--dynamics flow-sde|cps]
+ *     [--dynamics flow-sde|cps] [--generator FOLDER]
  *
  * The last line is one JSON object: the settings, oracle before/after, the oracle curve, the training-sample
  * oracle in the first and last quarter, mean clip ratio, approx_kl, grad norm and step time.
@@ -63,7 +63,8 @@ await runMain(async () => {
   const seed = Number(argument('seed', '0'));
   const kind = argument('reward', 'flex');
   await initBackend();
-  const { generator: base } = await loadFlowGenerator({ folder: join(here, '..', 'generators', modality === 'image' ? 'image-32' : 'video-24') });
+  // `--generator FOLDER`: another pre-trained generator than the shipped one of the modality.
+  const { generator: base } = await loadFlowGenerator({ folder: argument('generator', join(here, '..', 'generators', modality === 'image' ? 'image-32' : 'video-24')) });
   const train = worldPrompts({ modality, count: 256, seed: seed + 1 });
   const held = worldPrompts({ modality, count: Number(argument('held-out', '128')), seed: 0, heldOut: true });
   const specs = new Map<string, PromptSpec>([...train, ...held].map((p) => [p.text, p.spec]));
