@@ -10,9 +10,9 @@
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
  *     [--prompts 16] [--group 16] [--video-prompts 8] [--video-group 8] [--held-out 2048] [--curve-held-out 512]
  *     [--video-held-out 256] [--video-curve-held-out 96]
- *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 0.5] [--selection random] [--final sde|euler] [--scale group]
+ *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 0.5] [--selection random] [--final sde|euler] [--scale batch]
  *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics cps|flow-sde] [--noise 0.5] [--flex-weights '{"A":1}'|published]
- *     [--video-lr 3e-5] [--video-beta 0.4]
+ *     [--video-lr LR] [--video-beta B] [--video-scale group|batch|none]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -87,9 +87,15 @@ interface ModalitySettings {
   /** Held-out prompts of the final evaluation, and the first `curveHeldOut` of them for the curve during training. */
   heldOut: number;
   curveHeldOut: number;
-  /** Overrides of the common learning rate and KL β for this modality. */
+  /** Overrides of the common learning rate, KL β and advantage scaling for this modality. */
   learningRate?: number;
   beta?: number;
+  scaleRewards?: 'group' | 'batch' | 'none';
+}
+
+/** `{ [key]: parsed value }` if `--<flag>` is given, else `{}`: a modality's override of a common setting. */
+function override<K extends string, T>(key: K, flag: string, parse: (text: string) => T): Partial<Record<K, T>> {
+  return process.argv.includes(`--${flag}`) ? ({ [key]: parse(argument(flag, '')) } as Record<K, T>) : {};
 }
 
 await runMain(async () => {
@@ -112,9 +118,10 @@ await runMain(async () => {
       groupSize: Number(argument('video-group', '8')),
       heldOut: Number(argument('video-held-out', '256')),
       curveHeldOut: Number(argument('video-curve-held-out', '96')),
-      // The video arms' own step size and KL: at lr 1e-4 without KL every video probe fell within 5 steps (session 7).
-      learningRate: Number(argument('video-lr', '3e-5')),
-      beta: Number(argument('video-beta', '0.4')),
+      // The video arms' own step size, KL and advantage scaling, if given (by default the common ones).
+      ...override('learningRate', 'video-lr', Number),
+      ...override('beta', 'video-beta', Number),
+      ...override('scaleRewards', 'video-scale', (t) => t as 'group' | 'batch' | 'none'),
     },
   };
   const common = {
@@ -123,7 +130,9 @@ await runMain(async () => {
     beta: Number(argument('beta', '0')),
     trainStepFraction: Number(argument('fraction', '0.5')),
     trainStepSelection: argument('selection', 'random') as 'random' | 'first',
-    scaleRewards: argument('scale', 'group') as 'group' | 'batch' | 'none',
+    // Advantages scaled by the batch's std, not each group's (session 8): a group whose samples differ only in the
+    // stand-in's perception noise no longer gets unit-size advantages. Three image probes all rose (+0.0034 … +0.0071).
+    scaleRewards: argument('scale', 'batch') as 'group' | 'batch' | 'none',
     numIterations: Number(argument('iterations', '1')),
   };
   // The policy's last step: an SDE step with a log-prob (the library default, Flow-GRPO) or the untrained Euler step.
@@ -264,6 +273,7 @@ await runMain(async () => {
             ...common,
             learningRate: s.learningRate ?? common.learningRate,
             beta,
+            scaleRewards: s.scaleRewards ?? common.scaleRewards,
             evalSteps: Math.max(1, Math.floor(s.steps / 3)),
             updateInWorker: inWorker,
           },
@@ -317,9 +327,10 @@ await runMain(async () => {
     summary[`${prefix}prefers_trained_bt`] = round(mean(results.bt.map((r) => r.curve[r.curve.length - 1]?.[2] ?? Number.NaN)));
     // What the utility hides: the semantic category A (the objects asked for) before and after, and a blank output.
     summary[`${prefix}oracle_blank`] = round(blank.utility);
-    // The modality's own step size and KL where they differ from the common ones (video by default).
+    // The modality's own step size, KL and scaling where they differ from the common ones.
     if (s.learningRate !== undefined) summary[`${prefix}learning_rate`] = s.learningRate;
     if (s.beta !== undefined) summary[`${prefix}beta`] = s.beta;
+    if (s.scaleRewards !== undefined) summary[`${prefix}scale_rewards`] = s.scaleRewards;
     summary[`${prefix}semantic_base`] = round(baseCategories.category_A ?? Number.NaN);
     summary[`${prefix}semantic_flex`] = round(mean(results.flex.map((r) => r.categories.category_A as number)));
     summary[`${prefix}semantic_bt`] = round(mean(results.bt.map((r) => r.categories.category_A as number)));
