@@ -58,6 +58,10 @@ export interface RunGrpoOptions {
   readonly dynamics?: 'flow-sde' | 'cps';
   /** Their noise level: a for the SDE (default 0.7), η ∈ (0, 1] for CPS. */
   readonly noiseLevel?: number;
+  /** How advantages are scaled (`GRPOConfig.scaleRewards`): by each group's std (default, Flow-GRPO), the batch's, or not. */
+  readonly scaleRewards?: 'group' | 'batch' | 'none';
+  /** The Flex reward's category weights (`pairwiseJudgeReward`'s `categoryWeights`), e.g. `{ A: 1 }`. Default REFERENCE.md §3's. */
+  readonly categoryWeights?: Readonly<Record<string, number>>;
   readonly quiet: boolean;
   readonly log: (line: string) => void;
 }
@@ -182,7 +186,7 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
   };
   const trainer = new GRPOTrainer({
     policy,
-    reward: pairwiseJudgeReward({ judge: o.judge }),
+    reward: pairwiseJudgeReward({ judge: o.judge, ...(o.categoryWeights ? { categoryWeights: { ...o.categoryWeights } } : {}) }),
     prompts: train.map((p) => p.text),
     evalReward,
     evalPrompts: held.map((p) => p.text),
@@ -192,6 +196,7 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
       groupSize: o.groupSize,
       promptsPerStep: o.promptsPerStep,
       learningRate: o.learningRate,
+      ...(o.scaleRewards ? { scaleRewards: o.scaleRewards } : {}),
       evalSteps: o.evalSteps,
       outputDir,
       updateInWorker: o.updateInWorker,
@@ -235,6 +240,8 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
     sdeWindow: o.sdeWindow ?? null,
     dynamics: policy.options.dynamics,
     noiseLevel: policy.options.noiseLevel,
+    scaleRewards: trainer.config.scaleRewards,
+    categoryWeights: o.categoryWeights ?? 'published (REFERENCE.md §3)',
     heldOut: held.length,
     oracleBefore: before,
     oracleAfter: after,
@@ -305,7 +312,26 @@ const grpoSchema = z.object({
     .optional(),
   dynamics: z.enum(['flow-sde', 'cps']),
   noise: z.coerce.number().positive('must be positive').optional(),
+  scaleRewards: z.enum(['group', 'batch', 'none']),
+  categoryWeights: z
+    .string()
+    .transform((text, context) => {
+      const weights = z.record(z.string().regex(/^[A-Z]$/), z.number().nonnegative()).safeParse(parseJson(text));
+      if (weights.success) return weights.data;
+      context.addIssue({ code: 'custom', message: `must be JSON mapping category ids to weights ≥ 0, such as '{"A":1}'` });
+      return z.NEVER;
+    })
+    .optional(),
 });
+
+/** The JSON value of `text`, or undefined when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Loads the judge named by `flex grpo`'s options: a Flex judge checkpoint or a remote OpenAI-compatible one. */
 async function judgeFrom(o: z.output<typeof grpoSchema>): Promise<Judge> {
@@ -342,6 +368,8 @@ export function grpoCommand(program: Command): void {
     .option('--sde-window <start,length>', 'train only these sampler steps (SDE there, ODE elsewhere), e.g. 0,3 (default: every step)')
     .option('--dynamics <name>', "stochastic steps: 'flow-sde' (Flow-GRPO) or 'cps' (coefficients-preserving)", 'flow-sde')
     .option('--noise <level>', 'noise level of the stochastic steps: a for flow-sde (default 0.7), η in (0, 1] for cps')
+    .option('--scale-rewards <mode>', "advantages scaled by each 'group' std (Flow-GRPO), the 'batch' std, or 'none'", 'group')
+    .option('--category-weights <json>', `the Flex reward's category weights, e.g. '{"A":1}' (default: the published ones, REFERENCE.md §3)`)
     .option('--quiet', 'no progress output', false)
     .action(async (raw: Record<string, unknown>) => {
       const o = parseOptions(grpoSchema, raw);
@@ -361,6 +389,8 @@ export function grpoCommand(program: Command): void {
         ...(o.sdeWindow ? { sdeWindow: o.sdeWindow } : {}),
         dynamics: o.dynamics,
         ...(o.noise !== undefined ? { noiseLevel: o.noise } : {}),
+        scaleRewards: o.scaleRewards,
+        ...(o.categoryWeights ? { categoryWeights: o.categoryWeights } : {}),
         quiet: o.quiet,
         log: (line) => process.stderr.write(`${line}\n`),
       });
