@@ -93,6 +93,12 @@ interface ModalitySettings {
   scaleRewards?: 'group' | 'batch' | 'none';
 }
 
+/** A modality's steps, batch and held-out sizes from `--<prefix>steps`, `--<prefix>prompts`, … or the defaults. */
+function sizes(prefix: string, defaults: Record<'steps' | 'prompts' | 'group' | 'held-out' | 'curve-held-out', number>): ModalitySettings {
+  const read = (name: keyof typeof defaults) => Number(argument(`${prefix}${name}`, String(defaults[name])));
+  return { steps: read('steps'), promptsPerStep: read('prompts'), groupSize: read('group'), heldOut: read('held-out'), curveHeldOut: read('curve-held-out') };
+}
+
 /** `{ [key]: parsed value }` if `--<flag>` is given, else `{}`: a modality's override of a common setting. */
 function override<K extends string, T>(key: K, flag: string, parse: (text: string) => T): Partial<Record<K, T>> {
   return process.argv.includes(`--${flag}`) ? ({ [key]: parse(argument(flag, '')) } as Record<K, T>) : {};
@@ -105,19 +111,9 @@ await runMain(async () => {
     // 16 prompts × G 16. The final scores on 2048 held-out prompts: between a trained generator and the pre-trained one,
     // the per-prompt oracle difference of one ODE sample each has sd 0.10, so a mean over 512 prompts moves by ±0.0044,
     // as much as the whole seed-to-seed spread seen in session 7 (session 8); over 2048, ±0.0022.
-    image: {
-      steps: Number(argument('steps', '30')),
-      promptsPerStep: Number(argument('prompts', '16')),
-      groupSize: Number(argument('group', '16')),
-      heldOut: Number(argument('held-out', '2048')),
-      curveHeldOut: Number(argument('curve-held-out', '512')),
-    },
+    image: sizes('', { steps: 30, prompts: 16, group: 16, 'held-out': 2048, 'curve-held-out': 512 }),
     video: {
-      steps: Number(argument('video-steps', '20')),
-      promptsPerStep: Number(argument('video-prompts', '8')),
-      groupSize: Number(argument('video-group', '8')),
-      heldOut: Number(argument('video-held-out', '256')),
-      curveHeldOut: Number(argument('video-curve-held-out', '96')),
+      ...sizes('video-', { steps: 20, prompts: 8, group: 8, 'held-out': 256, 'curve-held-out': 96 }),
       // The video arms' own step size, KL and advantage scaling, if given (by default the common ones).
       ...override('learningRate', 'video-lr', Number),
       ...override('beta', 'video-beta', Number),
