@@ -12,7 +12,7 @@
  *     [--video-held-out 256] [--video-curve-held-out 96]
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 0.5] [--selection random] [--final sde|euler] [--scale batch]
  *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics cps|flow-sde] [--noise 0.5] [--flex-weights '{"A":1}'|published]
- *     [--video-lr LR] [--video-beta B] [--video-scale group|batch|none]
+ *     [--video-lr LR] [--video-beta B] [--video-scale group|batch|none] [--video-fraction F]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -87,10 +87,11 @@ interface ModalitySettings {
   /** Held-out prompts of the final evaluation, and the first `curveHeldOut` of them for the curve during training. */
   heldOut: number;
   curveHeldOut: number;
-  /** Overrides of the common learning rate, KL β and advantage scaling for this modality. */
+  /** Overrides of the common learning rate, KL β, advantage scaling and trained share of the window for this modality. */
   learningRate?: number;
   beta?: number;
   scaleRewards?: 'group' | 'batch' | 'none';
+  trainStepFraction?: number;
 }
 
 /** A modality's steps, batch and held-out sizes from `--<prefix>steps`, `--<prefix>prompts`, … or the defaults. */
@@ -118,6 +119,7 @@ await runMain(async () => {
       ...override('learningRate', 'video-lr', Number),
       ...override('beta', 'video-beta', Number),
       ...override('scaleRewards', 'video-scale', (t) => t as 'group' | 'batch' | 'none'),
+      ...override('trainStepFraction', 'video-fraction', Number),
     },
   };
   const common = {
@@ -270,6 +272,7 @@ await runMain(async () => {
             learningRate: s.learningRate ?? common.learningRate,
             beta,
             scaleRewards: s.scaleRewards ?? common.scaleRewards,
+            trainStepFraction: s.trainStepFraction ?? common.trainStepFraction,
             evalSteps: Math.max(1, Math.floor(s.steps / 3)),
             updateInWorker: inWorker,
           },
@@ -327,6 +330,7 @@ await runMain(async () => {
     if (s.learningRate !== undefined) summary[`${prefix}learning_rate`] = s.learningRate;
     if (s.beta !== undefined) summary[`${prefix}beta`] = s.beta;
     if (s.scaleRewards !== undefined) summary[`${prefix}scale_rewards`] = s.scaleRewards;
+    if (s.trainStepFraction !== undefined) summary[`${prefix}train_step_fraction`] = s.trainStepFraction;
     summary[`${prefix}semantic_base`] = round(baseCategories.category_A ?? Number.NaN);
     summary[`${prefix}semantic_flex`] = round(mean(results.flex.map((r) => r.categories.category_A as number)));
     summary[`${prefix}semantic_bt`] = round(mean(results.bt.map((r) => r.categories.category_A as number)));
