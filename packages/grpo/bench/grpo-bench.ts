@@ -8,7 +8,7 @@
  * `--held-out` prompts, because one ODE sample per prompt moves a mean over 512 prompts by ±0.0044 (session 8).
  *
  *   npm run bench -w @flex/grpo -- [--seeds 2] [--modalities image,video] [--steps 30] [--video-steps 20]
- *     [--prompts 16] [--group 16] [--video-prompts 8] [--video-group 8] [--held-out 2048] [--curve-held-out 512]
+ *     [--prompts 16] [--group 16] [--video-prompts 8] [--video-group 8] [--held-out 4096] [--curve-held-out 512]
  *     [--video-held-out 256] [--video-curve-held-out 96]
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 0.5] [--selection random] [--final sde|euler] [--scale batch]
  *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics cps|flow-sde] [--noise 0.5] [--flex-weights '{"A":1}'|published]
@@ -109,10 +109,10 @@ await runMain(async () => {
   const seeds = Array.from({ length: Number(argument('seeds', '2')) }, (_, i) => i);
   const modalities = argument('modalities', 'image,video').split(',') as ('image' | 'video')[];
   const settings: Record<'image' | 'video', ModalitySettings> = {
-    // 16 prompts × G 16. The final scores on 2048 held-out prompts: between a trained generator and the pre-trained one,
+    // 16 prompts × G 16. The final scores on 4096 held-out prompts: between a trained generator and the pre-trained one,
     // the per-prompt oracle difference of one ODE sample each has sd 0.10, so a mean over 512 prompts moves by ±0.0044,
-    // as much as the whole seed-to-seed spread seen in session 7 (session 8); over 2048, ±0.0022.
-    image: sizes('', { steps: 30, prompts: 16, group: 16, 'held-out': 2048, 'curve-held-out': 512 }),
+    // as much as the whole seed-to-seed spread seen in session 7 (session 8); over 4096, ±0.0016 (+1.5 minutes).
+    image: sizes('', { steps: 30, prompts: 16, group: 16, 'held-out': 4096, 'curve-held-out': 512 }),
     video: {
       ...sizes('video-', { steps: 20, prompts: 8, group: 8, 'held-out': 256, 'curve-held-out': 96 }),
       // The video arms' own step size, KL and advantage scaling, if given (by default the common ones).
