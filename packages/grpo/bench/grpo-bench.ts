@@ -30,10 +30,10 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pairOutcomeFromResult, type Judge, type Media } from '@flex/criteria';
-import { createFlowGenerator, initBackend, loadCheckpoint, loadFlowGenerator, runMain, type FlowGenerator } from '@flex/model';
+import { initBackend, loadCheckpoint, loadFlowGenerator, runMain } from '@flex/model';
 import { scoreGeneration, type PromptSpec } from '@flex/synth';
 import { createFlowPolicy, deriveSeed, functionReward, GRPOTrainer, pairwiseJudgeReward, type RewardFunction } from '../src/index';
-import { oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, writeGrid, type WorldPrompt } from '../scripts/world';
+import { copyGenerator, oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, writeGrid, type WorldPrompt } from '../scripts/world';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -44,12 +44,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 /** Every evaluation's starting noise (the trainer's `evaluate` seed). */
 const EVAL_SEED = 0;
-
-function copyOf(generator: FlowGenerator): FlowGenerator {
-  const copy = createFlowGenerator(generator.config);
-  copy.parameters.assign(Object.fromEntries(generator.parameters.entries()));
-  return copy;
-}
 
 /** Mean oracle category scores (A semantics, B quality, C aesthetics, D context) as `category_<id>`. */
 function categoryMeans(scored: readonly { categories: Partial<Record<string, number>> }[]): Record<string, number> {
@@ -245,9 +239,9 @@ await runMain(async () => {
             return trained.map((t, i) => (t === null || before[i] === null || t === before[i] ? 0.5 : t > (before[i] as number) ? 1 : 0));
           };
         }
-        const generator = copyOf(base);
+        const generator = copyGenerator(base);
         const beta = s.beta ?? common.beta;
-        const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyOf(base) } : {}), steps: 10, finalStep, ...(sdeWindow ? { sdeWindow } : {}), dynamics, noiseLevel });
+        const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyGenerator(base) } : {}), steps: 10, finalStep, ...(sdeWindow ? { sdeWindow } : {}), dynamics, noiseLevel });
         // The evaluation reward: the oracle, plus the reward model's preference for the trained generator (a metric).
         const evalReward: RewardFunction<string, Media> = {
           name: 'oracle',

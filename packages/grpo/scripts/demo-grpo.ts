@@ -11,10 +11,10 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Media } from '@flex/criteria';
-import { createFlowGenerator, initBackend, loadFlowGenerator, runMain } from '@flex/model';
+import { initBackend, loadFlowGenerator, runMain } from '@flex/model';
 import type { PromptSpec } from '@flex/synth';
 import { createFlowPolicy, functionReward, GRPOTrainer, pairwiseJudgeReward } from '../src/index';
-import { oracleScore, pixelTeacherJudge, worldPrompts, writeGrid, type WorldPrompt } from './world';
+import { copyGenerator, oracleScore, pixelTeacherJudge, worldPrompts, writeGrid, type WorldPrompt } from './world';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -31,8 +31,7 @@ await runMain(async () => {
   await mkdir(out, { recursive: true });
   const backend = await initBackend();
   const { generator } = await loadFlowGenerator({ folder });
-  const reference = createFlowGenerator(generator.config);
-  reference.parameters.assign(Object.fromEntries(generator.parameters.entries()));
+  const reference = copyGenerator(generator);
   const train = worldPrompts({ modality, count: 256, seed });
   const held = worldPrompts({ modality, count: 32, seed, heldOut: true });
   const specs = new Map<string, PromptSpec>([...train, ...held].map((p) => [p.text, p.spec]));

@@ -14,10 +14,10 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Media } from '@flex/criteria';
-import { createFlowGenerator, initBackend, loadFlowGenerator, runMain, type FlowGenerator } from '@flex/model';
+import { initBackend, loadFlowGenerator, runMain } from '@flex/model';
 import { PixelOracleJudge, scoreGeneration, type PromptSpec, type TeacherOptions } from '@flex/synth';
 import { createFlowPolicy, deriveSeed, functionReward, SeededRandom, GRPOTrainer, pairwiseJudgeReward, scoreRewards, type RewardFunction } from '../src/index';
-import { oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, type WorldPrompt } from './world';
+import { copyGenerator, oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, type WorldPrompt } from './world';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -25,12 +25,6 @@ function argument(name: string, fallback: string): string {
 }
 
 const mean = (values: readonly number[]): number => (values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length);
-
-function copyOf(generator: FlowGenerator): FlowGenerator {
-  const copy = createFlowGenerator(generator.config);
-  copy.parameters.assign(Object.fromEntries(generator.parameters.entries()));
-  return copy;
-}
 
 /** Pearson correlation within each group, averaged over groups with variance. */
 function withinGroupCorrelation(a: readonly (number | null)[], b: readonly number[], groupIds: readonly number[]): number {
@@ -106,7 +100,7 @@ await runMain(async () => {
       };
     },
   };
-  const generator = copyOf(base);
+  const generator = copyGenerator(base);
   const beta = Number(argument('beta', '0'));
   // `--window S,L`: the policy's sdeWindow (the SDE only on sampler steps S … S+L−1, the ODE elsewhere).
   const windowArg = process.argv.includes('--window') ? argument('window', '').split(',').map(Number) : undefined;
@@ -114,7 +108,7 @@ await runMain(async () => {
   const sdeWindow = windowArg ? { start: windowArg[0] as number, length: windowArg[1] as number } : undefined;
   const policy = createFlowPolicy({
     generator,
-    ...(beta > 0 ? { reference: copyOf(base) } : {}),
+    ...(beta > 0 ? { reference: copyGenerator(base) } : {}),
     steps: 10,
     noiseLevel: Number(argument('noise', '0.7')),
     sameStartNoise: !process.argv.includes('--independent-start'),

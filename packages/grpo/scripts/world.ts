@@ -1,4 +1,5 @@
 import { isVideo, type Judge, type JudgeRequest, type JudgeResult, type Media, type RgbImage } from '@flex/criteria';
+import { createFlowGenerator, type FlowGenerator } from '@flex/model';
 import {
   generationPresence,
   mixSeed,
@@ -47,6 +48,13 @@ export function renderPrompt(prompt: WorldPrompt, size: number, seed: number): M
   const style = sampleStyle(prompt.spec, new Rng(seed));
   const scene = referenceScene(prompt.spec, style, seed + 7919);
   return renderScene({ scene, width: size });
+}
+
+/** A new generator with the same config and a copy of `generator`'s parameters (a policy's reference, a run's start). */
+export function copyGenerator(generator: FlowGenerator): FlowGenerator {
+  const copy = createFlowGenerator(generator.config);
+  copy.parameters.assign(Object.fromEntries(generator.parameters.entries()));
+  return copy;
 }
 
 /** The pixel oracle's utility of a generation for its prompt, in [0, 1]. */
