@@ -18,11 +18,14 @@ const marker = Symbol.for('@flex/grpo/GrpoError');
  */
 export class GrpoError extends Error {
   readonly code: GrpoErrorCode;
+  /** For `invalid_options`: the option at fault (its top-level name, e.g. `sdeWindow`), when one is. */
+  readonly option: string | undefined;
   readonly [marker] = true;
-  constructor(code: GrpoErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: GrpoErrorCode, message: string, options?: { cause?: unknown; option?: string }) {
     super(message, options);
     this.name = 'GrpoError';
     this.code = code;
+    this.option = options?.option;
   }
   /** True when `value` is a GrpoError from any copy of this package. */
   static isInstance(value: unknown): value is GrpoError {
@@ -37,5 +40,6 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, whe
   const issues = result.error.issues
     .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(options)'}: ${issue.message}`)
     .join('; ');
-  throw new GrpoError('invalid_options', `${where}: invalid options: ${issues}`, { cause: result.error });
+  const first = result.error.issues[0]?.path[0];
+  throw new GrpoError('invalid_options', `${where}: invalid options: ${issues}`, { cause: result.error, ...(first !== undefined ? { option: String(first) } : {}) });
 }

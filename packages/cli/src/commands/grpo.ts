@@ -168,9 +168,8 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
     });
   } catch (error) {
     // The policy checks the window against the generator's steps and the noise level against the dynamics: name the flag.
-    if (GrpoError.isInstance(error) && error.code === 'invalid_options') {
-      throw new CliError('invalid_option', `${/sdeWindow/.test(error.message) ? '--sde-window' : '--noise'}: ${error.message}`);
-    }
+    const flag = GrpoError.isInstance(error) && error.code === 'invalid_options' ? policyFlags[error.option ?? ''] : undefined;
+    if (flag) throw new CliError('invalid_option', `${flag}: ${(error as Error).message}`);
     throw error;
   }
   const outputDir = join(o.out, 'train');
@@ -323,6 +322,9 @@ const grpoSchema = z.object({
     })
     .optional(),
 });
+
+/** The `flex grpo` flag of each `createFlowPolicy` option the command sets (for the policy's own checks). */
+const policyFlags: Readonly<Record<string, string>> = { sdeWindow: '--sde-window', noiseLevel: '--noise', dynamics: '--dynamics' };
 
 /** The JSON value of `text`, or undefined when it is not JSON. */
 function parseJson(text: string): unknown {

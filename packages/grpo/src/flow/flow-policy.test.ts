@@ -187,6 +187,10 @@ describe('FlowPolicy', () => {
     expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 0, length: 0 } })).toThrow(/sdeWindow/);
     expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: -1, length: 1 } })).toThrow(GrpoError);
     expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 0, length: 1, end: 2 } as never })).toThrow(GrpoError);
+    // The error names the option at fault, from the policy's own check and from the schema alike.
+    expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: 3, length: 2 } })).toThrow(expect.objectContaining({ option: 'sdeWindow' }));
+    expect(() => createFlowPolicy({ generator, steps: 4, sdeWindow: { start: -1, length: 1 } })).toThrow(expect.objectContaining({ option: 'sdeWindow' }));
+    expect(() => createFlowPolicy({ generator, steps: 4, dynamics: 'cps', noiseLevel: 1.2 })).toThrow(expect.objectContaining({ option: 'noiseLevel' }));
   });
 
   it('grpoUpdate trains exactly the window steps the rollouts recorded', async () => {

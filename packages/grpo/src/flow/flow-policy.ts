@@ -125,7 +125,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
     this.options = rest;
     this.name = o.name ?? `flow-${o.generator.config.modality}`;
     this.sigmas = flowSchedule({ steps: o.steps, shift: o.shift });
-    if (o.dynamics === 'cps' && o.noiseLevel > 1) throw new GrpoError('invalid_options', `createFlowPolicy: with dynamics 'cps' the noise level is η in (0, 1], got ${o.noiseLevel}`);
+    if (o.dynamics === 'cps' && o.noiseLevel > 1) throw new GrpoError('invalid_options', `createFlowPolicy: with dynamics 'cps' the noise level is η in (0, 1], got ${o.noiseLevel}`, { option: 'noiseLevel' });
     // A CPS step to σ = 0 has no noise, so the last step can be stochastic only with Flow-GRPO's SDE.
     const stochasticEnd = o.finalStep === 'sde' && o.dynamics === 'flow-sde' ? o.steps : o.steps - 1;
     if (o.sdeWindow) {
@@ -134,6 +134,7 @@ export class FlowPolicy implements TrainablePolicy<string, Media, FlowRolloutSta
         throw new GrpoError(
           'invalid_options',
           `createFlowPolicy: sdeWindow {start: ${start}, length: ${length}} ends after step ${stochasticEnd - 1}, the last step that can be stochastic (steps ${o.steps}, finalStep '${o.finalStep}', dynamics '${o.dynamics}')`,
+          { option: 'sdeWindow' },
         );
       }
       this.sdeSteps = Array.from({ length }, (_, j) => start + j);
