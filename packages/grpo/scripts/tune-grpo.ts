@@ -6,7 +6,7 @@
  *   nice -n 5 node --conditions=@flex/source --import tsx scripts/tune-grpo.ts -- --steps 30 --lr 1e-3 --clip 1e-2 \
  *     [--beta 0] [--fraction 0.5] [--iterations 1] [--minibatches 1] [--group 8] [--prompts 4] [--noise 0.7] \
  *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler] [--window S,L] [--eval-sde G]
- *     [--dynamics flow-sde|cps] [--generator FOLDER]
+ *     [--dynamics flow-sde|cps] [--generator FOLDER] [--lr-schedule constant|linear|cosine] [--warmup N] [--min-lr-ratio R]
  *
  * The last line is one JSON object: the settings, oracle before/after, the oracle curve, the training-sample
  * oracle in the first and last quarter, mean clip ratio, approx_kl, grad norm and step time.
@@ -122,6 +122,9 @@ await runMain(async () => {
     promptsPerStep: Number(argument('prompts', '4')),
     groupSize: Number(argument('group', '8')),
     learningRate: Number(argument('lr', '1e-4')),
+    lrSchedulerType: argument('lr-schedule', 'constant') as 'constant' | 'linear' | 'cosine',
+    warmupSteps: Number(argument('warmup', '0')),
+    minLearningRateRatio: Number(argument('min-lr-ratio', '0.1')),
     epsilonLow: Number(argument('clip', '1e-2')),
     beta,
     numIterations: Number(argument('iterations', '1')),

@@ -18,7 +18,7 @@ export * from './flow/flow-policy';
 export * from './trainer/grpo-config';
 export * from './trainer/checkpoint';
 export * from './trainer/grpo-trainer';
-export { grpoUpdate, trainedSteps } from './trainer/grpo-update';
+export { grpoLearningRate, grpoUpdate, trainedSteps } from './trainer/grpo-update';
 export type { GrpoUpdateOptions } from './trainer/grpo-update';
 export { WorkerUpdater } from './trainer/worker-updater';
 export * from './flow/pretrain';

@@ -21,6 +21,17 @@ export const grpoConfigSchema = z
     groupSize: z.number().int().min(2).default(8),
     /** Adam learning rate. Default 1e-4. */
     learningRate: z.number().positive().default(1e-4),
+    /**
+     * Learning-rate schedule over `maxSteps` (TRL `lr_scheduler_type`), after the warm-up: `constant`
+     * (Flow-GRPO), `linear` (to 0) or `cosine` (to `minLearningRateRatio` of the peak). Default `constant`.
+     */
+    lrSchedulerType: z.enum(['constant', 'linear', 'cosine']).default('constant'),
+    /** Linear warm-up steps (TRL `warmup_steps`). Default 0 (then `warmupRatio` applies). */
+    warmupSteps: z.number().int().min(0).default(0),
+    /** Warm-up as a share of `maxSteps` (TRL `warmup_ratio`), used when `warmupSteps` is 0. Default 0. */
+    warmupRatio: z.number().min(0).max(1).default(0),
+    /** Floor of the cosine schedule as a share of the peak. Default 0.1. */
+    minLearningRateRatio: z.number().min(0).max(1).default(0.1),
     /** Adam β1. Default 0.9. */
     adamBeta1: z.number().min(0).max(1).default(0.9),
     /** Adam β2. Default 0.999. */

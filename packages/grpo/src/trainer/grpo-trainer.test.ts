@@ -64,18 +64,29 @@ describe('GRPOTrainer', () => {
     expect(mean(history.slice(-6))).toBeGreaterThan(mean(history.slice(0, 6)) + 0.008);
   });
 
-  it('resumes from a checkpoint bit for bit', async () => {
-    const straight = new GRPOTrainer({ policy: newPolicy(), reward: brightnessReward, prompts, config: { ...baseConfig, maxSteps: 4 } });
+  it('resumes from a checkpoint bit for bit, on a learning-rate schedule', async () => {
+    const scheduled = { ...baseConfig, lrSchedulerType: 'cosine' as const, warmupSteps: 2 };
+    const straight = new GRPOTrainer({ policy: newPolicy(), reward: brightnessReward, prompts, config: { ...scheduled, maxSteps: 4 } });
     const full = await straight.train();
     const outputDir = join(folder, 'resume');
-    const first = new GRPOTrainer({ policy: newPolicy(), reward: brightnessReward, prompts, config: { ...baseConfig, maxSteps: 2, outputDir } });
-    await first.train();
+    // Interrupted after step 2 (the schedule still spans the 4 steps).
+    const stop = new AbortController();
+    const first = new GRPOTrainer({
+      policy: newPolicy(),
+      reward: brightnessReward,
+      prompts,
+      config: { ...scheduled, maxSteps: 4, outputDir },
+      callbacks: [{ onStepEnd: ({ step }) => void (step === 2 && stop.abort()) }],
+    });
+    expect((await first.train({ signal: stop.signal })).step).toBe(2);
     expect(await readdir(outputDir)).toContain('checkpoint-2');
     const secondPolicy = newPolicy();
-    const second = new GRPOTrainer({ policy: secondPolicy, reward: brightnessReward, prompts, config: { ...baseConfig, maxSteps: 4, outputDir } });
+    const second = new GRPOTrainer({ policy: secondPolicy, reward: brightnessReward, prompts, config: { ...scheduled, maxSteps: 4, outputDir } });
     const resumed = await second.train({ resumeFrom: 'latest' });
     expect(resumed.step).toBe(4);
     expect(resumed.history.map(withoutTimes)).toEqual(full.history.slice(2).map(withoutTimes));
+    // The schedule: two warm-up steps to the peak, then the cosine from it down to 10% of it at step 4.
+    expect(full.history.map((m) => m.learning_rate)).toEqual([1.5e-3, 3e-3, 3e-3, 3e-4].map((v) => expect.closeTo(v, 12)));
     const a = straight.policy.parameters.variables().map((v) => Array.from(v.dataSync()));
     const b = secondPolicy.parameters.variables().map((v) => Array.from(v.dataSync()));
     expect(b).toEqual(a);

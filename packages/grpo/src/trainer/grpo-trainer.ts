@@ -12,7 +12,7 @@ import { grpoConfigSchema, type GRPOConfig, type GRPOConfigInput } from './grpo-
 import { latestGrpoCheckpoint, loadGrpoCheckpoint, readGrpoCheckpointConfig, saveGrpoCheckpoint, type GRPOCheckpointState } from './checkpoint';
 import { assignFlowWeights, WorkerUpdater } from './worker-updater';
 import type { FlowPolicy, FlowRolloutState } from '../flow/flow-policy';
-import { grpoUpdate, permutation } from './grpo-update';
+import { grpoLearningRate, grpoUpdate, permutation } from './grpo-update';
 
 /** Metrics of one step or one logging interval: stable names (TRL / Flow-GRPO), numbers only. */
 export type GRPOMetrics = Record<string, number>;
@@ -175,9 +175,7 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
       else {
         while (this.#step < c.maxSteps) {
           const metrics = await this.trainStep();
-          const aborted = options.signal?.aborted === true;
-          await this.#afterStep(metrics, run, aborted, undefined);
-          if (aborted) break;
+          if (await this.#afterStep(metrics, run, options.signal, undefined)) break;
         }
       }
       if (this.evalReward && (c.evalSteps === 0 || this.#step % c.evalSteps !== 0)) run.evaluations.push(await this.#evaluateAndReport());
@@ -197,12 +195,16 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
     return saves || evaluates;
   }
 
-  /** Logging, evaluation and checkpoints after a completed step. */
-  async #afterStep(metrics: GRPOMetrics, run: RunState, aborted: boolean, worker: WorkerUpdater | undefined): Promise<void> {
+  /**
+   * Logging, evaluation and checkpoints after a completed step. Returns whether the run was aborted (checked after
+   * the `onStepEnd` callbacks, so a callback that aborts stops the run at this step, with a checkpoint).
+   */
+  async #afterStep(metrics: GRPOMetrics, run: RunState, signal: AbortSignal | undefined, worker: WorkerUpdater | undefined): Promise<boolean> {
     const c = this.config;
     run.history.push(metrics);
     run.interval.push(metrics);
     for (const cb of this.callbacks) await cb.onStepEnd?.({ step: this.#step, metrics });
+    const aborted = signal?.aborted === true;
     if (this.#step % c.loggingSteps === 0 || this.#step === c.maxSteps) {
       const logs = averageMetrics(run.interval);
       run.interval = [];
@@ -214,6 +216,7 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
       run.checkpoint = await this.#save(worker);
       run.lastSaved = this.#step;
     }
+    return aborted;
   }
 
   /**
@@ -237,7 +240,7 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
         const metrics = this.#stepMetrics(inflight.step, inflight.collected, result.metrics, result.seconds, finished - stepStart);
         stepStart = finished;
         inflight = undefined;
-        await this.#afterStep(metrics, run, signal?.aborted === true, worker);
+        await this.#afterStep(metrics, run, signal, worker);
       }
       if (!collected) {
         if (next >= c.maxSteps || signal?.aborted === true) break;
@@ -314,7 +317,7 @@ export class GRPOTrainer<TPrompt, TSample, TState = unknown> {
       frac_reward_zero_std: fractionZeroStd,
       num_invalid_rewards: checked.nullCount + checked.nonFiniteCount,
       ...update,
-      learning_rate: c.learningRate,
+      learning_rate: grpoLearningRate(c, step),
       ...checked.metrics,
       'time/sampling': collected.samplingSeconds,
       'time/judging': collected.judgingSeconds,

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Media } from '@flex/criteria';
 import { createFlowGenerator, initBackend } from '@flex/model';
-import { createFlowPolicy, functionReward, GRPOTrainer, grpoConfigSchema, trainedSteps } from '../index';
+import { createFlowPolicy, functionReward, GRPOTrainer, grpoConfigSchema, grpoLearningRate, trainedSteps } from '../index';
 
 beforeAll(async () => {
   await initBackend({ backend: 'wasm' });
@@ -18,6 +18,22 @@ describe('trainedSteps', () => {
     expect(trainedSteps(9, 1, 7, 0, 'first')).toHaveLength(9);
     expect(grpoConfigSchema.parse({}).trainStepSelection).toBe('random');
     expect(() => grpoConfigSchema.parse({ trainStepSelection: 'last' })).toThrow();
+  });
+});
+
+describe('grpoLearningRate', () => {
+  it('is constant by default, and follows a warm-up and a linear or cosine decay when asked', () => {
+    const at = (input: object, step: number) => grpoLearningRate(grpoConfigSchema.parse({ learningRate: 1e-3, maxSteps: 5, ...input }), step);
+    expect([0, 2, 4].map((step) => at({}, step))).toEqual([1e-3, 1e-3, 1e-3]);
+    // Cosine from the peak at the first step to 10% of it at the last.
+    expect(at({ lrSchedulerType: 'cosine' }, 0)).toBeCloseTo(1e-3, 12);
+    expect(at({ lrSchedulerType: 'cosine' }, 2)).toBeCloseTo(0.55e-3, 12);
+    expect(at({ lrSchedulerType: 'cosine' }, 4)).toBeCloseTo(1e-4, 12);
+    expect(at({ lrSchedulerType: 'linear' }, 4)).toBeCloseTo(0, 9);
+    // Two warm-up steps (given, or as a share of maxSteps), then the decay over the other three.
+    expect([0, 1, 2, 4].map((step) => at({ lrSchedulerType: 'cosine', warmupSteps: 2 }, step))).toEqual([0.5e-3, 1e-3, 1e-3, 1e-4].map((v) => expect.closeTo(v, 12)));
+    expect(at({ lrSchedulerType: 'cosine', warmupRatio: 0.4 }, 0)).toBeCloseTo(0.5e-3, 12);
+    expect(() => grpoConfigSchema.parse({ lrSchedulerType: 'step' })).toThrow();
   });
 });
 

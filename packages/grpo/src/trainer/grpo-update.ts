@@ -1,4 +1,4 @@
-import { accumulateGradients, applyGradients, computeGradients, tf, type Tensor } from '@flex/model';
+import { accumulateGradients, applyGradients, computeGradients, scheduledLearningRate, setLearningRate, tf, type Tensor } from '@flex/model';
 import { GrpoError } from '../errors';
 import type { Rollout } from '../policy';
 import { deriveSeed, SeededRandom } from '../random';
@@ -31,6 +31,12 @@ export function trainedSteps(total: number, fraction: number, seed: number, step
     .sort((a, b) => a - b);
 }
 
+/** The learning rate of the update at `step` (0-based): `learningRate` under the config's warm-up and schedule. */
+export function grpoLearningRate(config: Pick<GRPOConfig, 'learningRate' | 'lrSchedulerType' | 'warmupSteps' | 'warmupRatio' | 'minLearningRateRatio' | 'maxSteps'>, step: number): number {
+  const warmup = config.warmupSteps > 0 ? config.warmupSteps : Math.floor(config.warmupRatio * config.maxSteps);
+  return scheduledLearningRate(config, step, warmup, config.maxSteps);
+}
+
 /** Options of {@link grpoUpdate}. */
 export interface GrpoUpdateOptions<TPrompt, TSample, TState> {
   readonly policy: TrainablePolicy<TPrompt, TSample, TState>;
@@ -51,6 +57,7 @@ export interface GrpoUpdateOptions<TPrompt, TSample, TState> {
  */
 export function grpoUpdate<TPrompt, TSample, TState>(options: GrpoUpdateOptions<TPrompt, TSample, TState>): Record<string, number> {
   const { policy, optimizer, rollouts, advantages, valid, step, config: c } = options;
+  setLearningRate(optimizer as tf.AdamOptimizer, grpoLearningRate(c, step));
   const steps = trainedSteps(policy.stepCount(), c.trainStepFraction, c.seed, step, c.trainStepSelection);
   const trainable = rollouts.map((_, i) => i).filter((i) => valid[i]);
   const sums = { loss: 0, gradNorm: 0, updates: 0, low: 0, high: 0, region: 0, tokens: 0, approxKl: 0, kl: 0, klCount: 0 };
