@@ -96,7 +96,7 @@ describe('flex grpo', () => {
     try {
       const out = join(dir, 'remote');
       const code = await runCli(
-        ['grpo', '--judge-url', url, '--judge-model', 'flex', '--generator', generator, '--out', out, '--steps', '1', '--group-size', '3', '--prompts-per-step', '1', '--held-out', '2', '--no-worker', '--sde-window', '0,2', '--dynamics', 'cps', '--noise', '0.5', '--scale-rewards', 'batch', '--category-weights', '{"A":1}', '--quiet'],
+        ['grpo', '--judge-url', url, '--judge-model', 'flex', '--generator', generator, '--out', out, '--steps', '1', '--group-size', '3', '--prompts-per-step', '1', '--held-out', '2', '--no-worker', '--sde-window', '0,2', '--dynamics', 'cps', '--noise', '0.5', '--scale-rewards', 'batch', '--category-weights', '{"A":1}', '--lr-schedule', 'cosine', '--quiet'],
         c.io,
       );
       expect(c.err.filter((l) => l.startsWith('flex:')).join(''), 'stderr').toBe('');
@@ -106,7 +106,7 @@ describe('flex grpo', () => {
       const summary = JSON.parse(await readFile(join(out, 'grpo.json'), 'utf8'));
       expect(summary.judge).toBe('remote:flex');
       expect(summary.sdeWindow).toEqual({ start: 0, length: 2 });
-      expect(summary).toMatchObject({ dynamics: 'cps', noiseLevel: 0.5, scaleRewards: 'batch', categoryWeights: { A: 1 } });
+      expect(summary).toMatchObject({ dynamics: 'cps', noiseLevel: 0.5, scaleRewards: 'batch', categoryWeights: { A: 1 }, lrSchedulerType: 'cosine' });
       // Always "the first": win rates 1, 0.5, 0 in the group.
       expect(summary.rewardCurve[0][2]).toBeGreaterThan(0);
     } finally {
@@ -131,8 +131,9 @@ describe('flex grpo', () => {
       expect(await runCli(['grpo', '--judge', judge, '--generator', generator, '--scale-rewards', 'std', '--out', out], c.io)).toBe(2);
       expect(await runCli(['grpo', '--judge', judge, '--generator', generator, '--category-weights', '{A:1}', '--out', out], c.io)).toBe(2);
       expect(await runCli(['grpo', '--judge', judge, '--generator', generator, '--category-weights', '{"a":-1}', '--out', out], c.io)).toBe(2);
+      expect(await runCli(['grpo', '--judge', judge, '--generator', generator, '--lr-schedule', 'step', '--out', out], c.io)).toBe(2);
       const lines = c.err.join('').trim().split('\n');
-      expect(lines).toHaveLength(12);
+      expect(lines).toHaveLength(13);
       expect(lines[0]).toMatch(/^flex: --judge <checkpoint> or --judge-url/);
       expect(lines[1]).toMatch(/^flex: --judge: no judge checkpoint/);
       expect(lines[2]).toMatch(/^flex: --generator: no flow generator/);
@@ -145,6 +146,7 @@ describe('flex grpo', () => {
       expect(lines[9]).toMatch(/^flex: --scale-rewards: /);
       expect(lines[10]).toMatch(/^flex: --category-weights: must be JSON mapping category ids/);
       expect(lines[11]).toMatch(/^flex: --category-weights: must be JSON mapping category ids/);
+      expect(lines[12]).toMatch(/^flex: --lr-schedule: /);
     } finally {
       c.restore();
     }

@@ -60,6 +60,8 @@ export interface RunGrpoOptions {
   readonly noiseLevel?: number;
   /** How advantages are scaled (`GRPOConfig.scaleRewards`): by each group's std (default, Flow-GRPO), the batch's, or not. */
   readonly scaleRewards?: 'group' | 'batch' | 'none';
+  /** The learning rate's schedule over the steps (`GRPOConfig.lrSchedulerType`): constant (default), linear to 0, or cosine to 10%. */
+  readonly lrSchedulerType?: 'constant' | 'linear' | 'cosine';
   /** The Flex reward's category weights (`pairwiseJudgeReward`'s `categoryWeights`), e.g. `{ A: 1 }`. Default REFERENCE.md §3's. */
   readonly categoryWeights?: Readonly<Record<string, number>>;
   readonly quiet: boolean;
@@ -196,6 +198,7 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
       promptsPerStep: o.promptsPerStep,
       learningRate: o.learningRate,
       ...(o.scaleRewards ? { scaleRewards: o.scaleRewards } : {}),
+      ...(o.lrSchedulerType ? { lrSchedulerType: o.lrSchedulerType } : {}),
       evalSteps: o.evalSteps,
       outputDir,
       updateInWorker: o.updateInWorker,
@@ -240,6 +243,7 @@ export async function runGrpo(options: RunGrpoOptions): Promise<GrpoRunSummary> 
     dynamics: policy.options.dynamics,
     noiseLevel: policy.options.noiseLevel,
     scaleRewards: trainer.config.scaleRewards,
+    lrSchedulerType: trainer.config.lrSchedulerType,
     categoryWeights: o.categoryWeights ?? 'published (REFERENCE.md §3)',
     heldOut: held.length,
     oracleBefore: before,
@@ -312,6 +316,7 @@ const grpoSchema = z.object({
   dynamics: z.enum(['flow-sde', 'cps']),
   noise: z.coerce.number().positive('must be positive').optional(),
   scaleRewards: z.enum(['group', 'batch', 'none']),
+  lrSchedule: z.enum(['constant', 'linear', 'cosine']),
   categoryWeights: z
     .string()
     .transform((text, context) => {
@@ -363,6 +368,7 @@ export function grpoCommand(program: Command): void {
     .option('--group-size <n>', 'samples per prompt (G)', '8')
     .option('--prompts-per-step <n>', 'prompts per step', '4')
     .option('--lr <lr>', 'Adam learning rate', '1e-4')
+    .option('--lr-schedule <type>', "the learning rate over the steps: 'constant', 'linear' (to 0) or 'cosine' (to 10% of --lr)", 'constant')
     .option('--seed <s>', 'seed of prompts, sampling and updates', '0')
     .option('--held-out <n>', 'held-out prompts scored by the oracle before and after', '64')
     .option('--eval-every <n>', 'evaluate the oracle every n steps (default: 4 times per run; 0 only at the end)')
@@ -392,6 +398,7 @@ export function grpoCommand(program: Command): void {
         dynamics: o.dynamics,
         ...(o.noise !== undefined ? { noiseLevel: o.noise } : {}),
         scaleRewards: o.scaleRewards,
+        lrSchedulerType: o.lrSchedule,
         ...(o.categoryWeights ? { categoryWeights: o.categoryWeights } : {}),
         quiet: o.quiet,
         log: (line) => process.stderr.write(`${line}\n`),
