@@ -12,7 +12,8 @@
  *     [--video-held-out 256] [--video-curve-held-out 96]
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 0.5] [--selection random] [--final sde|euler] [--scale batch]
  *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics cps|flow-sde] [--noise 0.5] [--flex-weights '{"A":1}'|published]
- *     [--video-lr LR] [--video-beta B] [--video-scale group|batch|none] [--video-fraction F]
+ *     [--lr-schedule constant|linear|cosine] [--video-lr LR] [--video-lr-schedule S] [--video-beta B] [--video-scale group|batch|none]
+ *     [--video-fraction F] [--video-flex-weights '{"A":1}'|published] [--sampler-steps 10] [--video-sampler-steps K] [--video-window S,L]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -81,15 +82,33 @@ interface ModalitySettings {
   /** Held-out prompts of the final evaluation, and the first `curveHeldOut` of them for the curve during training. */
   heldOut: number;
   curveHeldOut: number;
-  /** Overrides of the common learning rate, KL β, advantage scaling and trained share of the window for this modality. */
-  learningRate?: number;
-  beta?: number;
-  scaleRewards?: 'group' | 'batch' | 'none';
-  trainStepFraction?: number;
+  /** This modality's overrides of the common settings (learning rate and schedule, KL β, advantage scaling, trained share of the window). */
+  overrides: Partial<CommonSettings>;
 }
 
+/** The trainer settings common to both modalities (`--lr`, `--lr-schedule`, `--beta`, …). */
+interface CommonSettings {
+  learningRate: number;
+  lrSchedulerType: 'constant' | 'linear' | 'cosine';
+  epsilonLow: number;
+  beta: number;
+  trainStepFraction: number;
+  trainStepSelection: 'random' | 'first';
+  scaleRewards: 'group' | 'batch' | 'none';
+  numIterations: number;
+}
+
+/** The summary's key of each overridable setting (prefixed with the modality's `video_`). */
+const overrideKeys: Partial<Record<keyof CommonSettings, string>> = {
+  learningRate: 'learning_rate',
+  lrSchedulerType: 'lr_scheduler_type',
+  beta: 'beta',
+  scaleRewards: 'scale_rewards',
+  trainStepFraction: 'train_step_fraction',
+};
+
 /** A modality's steps, batch and held-out sizes from `--<prefix>steps`, `--<prefix>prompts`, … or the defaults. */
-function sizes(prefix: string, defaults: Record<'steps' | 'prompts' | 'group' | 'held-out' | 'curve-held-out', number>): ModalitySettings {
+function sizes(prefix: string, defaults: Record<'steps' | 'prompts' | 'group' | 'held-out' | 'curve-held-out', number>): Omit<ModalitySettings, 'overrides'> {
   const read = (name: keyof typeof defaults) => Number(argument(`${prefix}${name}`, String(defaults[name])));
   return { steps: read('steps'), promptsPerStep: read('prompts'), groupSize: read('group'), heldOut: read('held-out'), curveHeldOut: read('curve-held-out') };
 }
@@ -106,45 +125,67 @@ await runMain(async () => {
     // 16 prompts × G 16. The final scores on 4096 held-out prompts: between a trained generator and the pre-trained one,
     // the per-prompt oracle difference of one ODE sample each has sd 0.10, so a mean over 512 prompts moves by ±0.0044,
     // as much as the whole seed-to-seed spread seen in session 7 (session 8); over 4096, ±0.0016 (+1.5 minutes).
-    image: sizes('', { steps: 30, prompts: 16, group: 16, 'held-out': 4096, 'curve-held-out': 512 }),
+    image: { ...sizes('', { steps: 30, prompts: 16, group: 16, 'held-out': 4096, 'curve-held-out': 512 }), overrides: {} },
     video: {
       ...sizes('video-', { steps: 20, prompts: 8, group: 8, 'held-out': 256, 'curve-held-out': 96 }),
-      // The video arms' own step size, KL and advantage scaling, if given (by default the common ones).
-      ...override('learningRate', 'video-lr', Number),
-      ...override('beta', 'video-beta', Number),
-      ...override('scaleRewards', 'video-scale', (t) => t as 'group' | 'batch' | 'none'),
-      ...override('trainStepFraction', 'video-fraction', Number),
+      // The video arms' own step size and schedule, KL, advantage scaling and window share, if given (by default the common ones).
+      overrides: {
+        ...override('learningRate', 'video-lr', Number),
+        ...override('lrSchedulerType', 'video-lr-schedule', (t) => t as CommonSettings['lrSchedulerType']),
+        ...override('beta', 'video-beta', Number),
+        ...override('scaleRewards', 'video-scale', (t) => t as CommonSettings['scaleRewards']),
+        ...override('trainStepFraction', 'video-fraction', Number),
+      },
     },
   };
-  const common = {
+  const common: CommonSettings = {
     learningRate: Number(argument('lr', '1e-4')),
+    // `--lr-schedule constant|linear|cosine` over each run's steps (cosine: down to 10% of --lr at the last step).
+    lrSchedulerType: argument('lr-schedule', 'constant') as CommonSettings['lrSchedulerType'],
     epsilonLow: Number(argument('clip', '1e-2')),
     beta: Number(argument('beta', '0')),
     trainStepFraction: Number(argument('fraction', '0.5')),
-    trainStepSelection: argument('selection', 'random') as 'random' | 'first',
+    trainStepSelection: argument('selection', 'random') as CommonSettings['trainStepSelection'],
     // Advantages scaled by the batch's std, not each group's (session 8): a group whose samples differ only in the
     // stand-in's perception noise no longer gets unit-size advantages. Three image probes all rose (+0.0034 … +0.0071).
-    scaleRewards: argument('scale', 'batch') as 'group' | 'batch' | 'none',
+    scaleRewards: argument('scale', 'batch') as CommonSettings['scaleRewards'],
     numIterations: Number(argument('iterations', '1')),
   };
   // The policy's last step: an SDE step with a log-prob (the library default, Flow-GRPO) or the untrained Euler step.
   const finalStep = argument('final', 'sde') as 'sde' | 'euler';
+  // `--sampler-steps K`: the flow sampler's steps, in training and in every evaluation. Default 10.
   // `--window S,L` (or `all`): the policy's sdeWindow, the SDE only on sampler steps S … S+L−1 and the ODE elsewhere.
   // Default 0,3 (steps 0–2 of 10): in session 4 it left the Flex arm at 0.123 against 0.106 with every step (docs/grpo.md).
-  const windowText = argument('window', '0,3');
-  const windowParts = windowText === 'all' ? undefined : windowText.split(',').map(Number);
+  // `--video-sampler-steps` and `--video-window` set the video arms' own.
+  const windowOf = (text: string) => {
+    if (text === 'all') return undefined;
+    const [start, length] = text.split(',').map(Number) as [number, number];
+    return { start, length };
+  };
+  const sampler: Record<'image' | 'video', { steps: number; sdeWindow: { start: number; length: number } | undefined }> = {
+    image: { steps: Number(argument('sampler-steps', '10')), sdeWindow: windowOf(argument('window', '0,3')) },
+    video: {
+      steps: Number(argument('video-sampler-steps', argument('sampler-steps', '10'))),
+      sdeWindow: windowOf(argument('video-window', argument('window', '0,3'))),
+    },
+  };
+  const describeWindow = (window: { start: number; length: number } | undefined) => (window ? `${window.start},${window.length}` : 'all');
   // `--no-worker`: the update on the main thread (one core; the step is then sampling + judging + update).
   const inWorker = !process.argv.includes('--no-worker');
-  const sdeWindow = windowParts ? { start: windowParts[0] as number, length: windowParts[1] as number } : undefined;
   // `--dynamics flow-sde|cps` and `--noise` (a, or η for CPS): the training sampler's stochastic steps. Default CPS at
   // η 0.5: with it the held-out ODE follows the reward, with Flow-GRPO's SDE it did not (docs/grpo.md, session 7).
   const dynamics = argument('dynamics', 'cps') as 'flow-sde' | 'cps';
   const noiseLevel = Number(argument('noise', dynamics === 'cps' ? '0.5' : '0.7'));
   // `--flex-weights`: the Flex reward's category weights. Default A only (with the overall win rate's 0.3): with
   // REFERENCE.md §3's A 1 / B 0.7 / C 0.7 the stand-in's reward lowered the oracle's category A (session 7).
-  // `--flex-weights published` restores the published weights.
-  const flexWeightsText = argument('flex-weights', '{"A":1}');
-  const flexWeights = flexWeightsText === 'published' ? undefined : (JSON.parse(flexWeightsText) as Record<string, number>);
+  // `--flex-weights published` restores the published weights; `--video-flex-weights` sets the video arms' own.
+  const weightsText = { image: argument('flex-weights', '{"A":1}'), video: argument('video-flex-weights', argument('flex-weights', '{"A":1}')) };
+  const weightsOf = (text: string) => (text === 'published' ? undefined : (JSON.parse(text) as Record<string, number>));
+  const flexWeights = { image: weightsOf(weightsText.image), video: weightsOf(weightsText.video) };
+  const describeWeights = (modality: 'image' | 'video') => {
+    const weights = flexWeights[modality];
+    return weights ? JSON.stringify(weights) : modality === 'image' ? 'published: A 1, B 0.7, C 0.7' : 'published: 1 / 1 / 1';
+  };
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
   await mkdir(out, { recursive: true });
   const backend = await initBackend();
@@ -159,10 +200,14 @@ await runMain(async () => {
     seeds: seeds.length,
     ...common,
     finalStep,
-    sdeWindow: sdeWindow ? `${sdeWindow.start},${sdeWindow.length}` : 'all',
+    samplerSteps: sampler.image.steps,
+    sdeWindow: describeWindow(sampler.image.sdeWindow),
+    video_sampler_steps: sampler.video.steps,
+    video_sde_window: describeWindow(sampler.video.sdeWindow),
     dynamics,
     noiseLevel,
-    flex_weights: flexWeights ? JSON.stringify(flexWeights) : 'A 1, B 0.7, C 0.7 (image); 1 / 1 / 1 (video)',
+    flex_weights: describeWeights('image'),
+    video_flex_weights: describeWeights('video'),
     updateInWorker: inWorker,
     flex_judge: flexCheckpoint ?? 'stand-in: simulated Flex judge on pixels',
     bt_reward: btCheckpoint ?? 'stand-in: scalar utility of the same perception',
@@ -177,7 +222,8 @@ await runMain(async () => {
     const { generator: base } = await loadFlowGenerator({ folder: join(argument('generators', join(here, '..', 'generators')), modality === 'image' ? 'image-32' : 'video-24') });
     const held = worldPrompts({ modality, count: s.heldOut, seed: 0, heldOut: true });
     const heldTexts = held.map((p) => p.text);
-    const evalPolicy = createFlowPolicy({ generator: base, steps: 10 });
+    const { steps: samplerSteps, sdeWindow } = sampler[modality];
+    const evalPolicy = createFlowPolicy({ generator: base, steps: samplerSteps });
     // The same ODE noise as the trainer's evaluations (GRPOTrainer.evaluate with evalSeed).
     const baseGroups = await evalPolicy.sample({ prompts: heldTexts, groupSize: 1, seed: deriveSeed(EVAL_SEED, 0, 4), mode: 'eval' });
     const baseSamples = baseGroups.map((g) => g.rollouts[0]!.sample);
@@ -206,7 +252,8 @@ await runMain(async () => {
         let prefers: (prompts: readonly string[], samples: readonly Media[]) => Promise<number[]>;
         if (arm === 'flex') {
           const judge = (useTrained ? flexJudge : undefined) ?? pixelTeacherJudge({ specs, seed });
-          reward = pairwiseJudgeReward({ judge, ...(flexWeights ? { categoryWeights: flexWeights } : {}) });
+          const weights = flexWeights[modality];
+          reward = pairwiseJudgeReward({ judge, ...(weights ? { categoryWeights: weights } : {}) });
           prefers = async (prompts, samples) => {
             // Alternate the slots so a position bias cancels.
             const results = await judge.judge(
@@ -240,8 +287,9 @@ await runMain(async () => {
           };
         }
         const generator = copyGenerator(base);
-        const beta = s.beta ?? common.beta;
-        const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyGenerator(base) } : {}), steps: 10, finalStep, ...(sdeWindow ? { sdeWindow } : {}), dynamics, noiseLevel });
+        const trainerSettings = { ...common, ...s.overrides };
+        const beta = trainerSettings.beta;
+        const policy = createFlowPolicy({ generator, ...(beta > 0 ? { reference: copyGenerator(base) } : {}), steps: samplerSteps, finalStep, ...(sdeWindow ? { sdeWindow } : {}), dynamics, noiseLevel });
         // The evaluation reward: the oracle, plus the reward model's preference for the trained generator (a metric).
         const evalReward: RewardFunction<string, Media> = {
           name: 'oracle',
@@ -262,12 +310,9 @@ await runMain(async () => {
             maxSteps: s.steps,
             promptsPerStep: s.promptsPerStep,
             groupSize: s.groupSize,
-            ...common,
-            learningRate: s.learningRate ?? common.learningRate,
-            beta,
-            scaleRewards: s.scaleRewards ?? common.scaleRewards,
-            trainStepFraction: s.trainStepFraction ?? common.trainStepFraction,
-            evalSteps: Math.max(1, Math.floor(s.steps / 3)),
+            ...trainerSettings,
+            // Three evaluations a run (the last one at the end).
+            evalSteps: Math.max(1, Math.ceil(s.steps / 3)),
             updateInWorker: inWorker,
           },
           callbacks: [
@@ -320,11 +365,8 @@ await runMain(async () => {
     summary[`${prefix}prefers_trained_bt`] = round(mean(results.bt.map((r) => r.curve[r.curve.length - 1]?.[2] ?? Number.NaN)));
     // What the utility hides: the semantic category A (the objects asked for) before and after, and a blank output.
     summary[`${prefix}oracle_blank`] = round(blank.utility);
-    // The modality's own step size, KL and scaling where they differ from the common ones.
-    if (s.learningRate !== undefined) summary[`${prefix}learning_rate`] = s.learningRate;
-    if (s.beta !== undefined) summary[`${prefix}beta`] = s.beta;
-    if (s.scaleRewards !== undefined) summary[`${prefix}scale_rewards`] = s.scaleRewards;
-    if (s.trainStepFraction !== undefined) summary[`${prefix}train_step_fraction`] = s.trainStepFraction;
+    // The modality's own settings where they differ from the common ones.
+    for (const [key, value] of Object.entries(s.overrides)) summary[`${prefix}${overrideKeys[key as keyof CommonSettings] ?? key}`] = value;
     summary[`${prefix}semantic_base`] = round(baseCategories.category_A ?? Number.NaN);
     summary[`${prefix}semantic_flex`] = round(mean(results.flex.map((r) => r.categories.category_A as number)));
     summary[`${prefix}semantic_bt`] = round(mean(results.bt.map((r) => r.categories.category_A as number)));

@@ -7,6 +7,7 @@
  *     [--beta 0] [--fraction 0.5] [--iterations 1] [--minibatches 1] [--group 8] [--prompts 4] [--noise 0.7] \
  *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler] [--window S,L] [--eval-sde G]
  *     [--dynamics flow-sde|cps] [--generator FOLDER] [--lr-schedule constant|linear|cosine] [--warmup N] [--min-lr-ratio R]
+ *     [--sampler-steps 10]
  *
  * The last line is one JSON object: the settings, oracle before/after, the oracle curve, the training-sample
  * oracle in the first and last quarter, mean clip ratio, approx_kl, grad norm and step time.
@@ -109,7 +110,8 @@ await runMain(async () => {
   const policy = createFlowPolicy({
     generator,
     ...(beta > 0 ? { reference: copyGenerator(base) } : {}),
-    steps: 10,
+    // `--sampler-steps K`: the sampler's steps (training and evaluation). Default 10.
+    steps: Number(argument('sampler-steps', '10')),
     noiseLevel: Number(argument('noise', '0.7')),
     sameStartNoise: !process.argv.includes('--independent-start'),
     finalStep: argument('final', 'sde') as 'euler' | 'sde',
@@ -141,6 +143,7 @@ await runMain(async () => {
     updateInWorker: !process.argv.includes('--no-worker'),
   };
   const rows: Record<string, number>[] = [];
+  let firstUtilities: number[] | undefined;
   const trainer = new GRPOTrainer({
     policy,
     reward,
@@ -155,7 +158,13 @@ await runMain(async () => {
           const values = scored.map((x) => x.categories[id]).filter((v): v is number => v !== undefined);
           if (values.length > 0) categories[`category_${id}`] = mean(values);
         }
-        return { rewards: scored.map((x) => x.utility), metrics: categories };
+        // The paired change against the first evaluation (same prompts, same noise) and its standard error.
+        const utilities = scored.map((x) => x.utility);
+        firstUtilities ??= utilities;
+        const differences = utilities.map((u, i) => u - (firstUtilities as number[])[i]!);
+        const change = mean(differences);
+        const sd = Math.sqrt(differences.reduce((a, d) => a + (d - change) ** 2, 0) / Math.max(1, differences.length - 1));
+        return { rewards: utilities, metrics: { ...categories, paired_sd: sd, paired_se: sd / Math.sqrt(differences.length) } };
       },
     },
     evalPrompts: held.map((p) => p.text),
@@ -182,7 +191,8 @@ await runMain(async () => {
         },
         onEvaluate: ({ step, metrics }) =>
           console.log(
-            `eval @${step}: oracle ${metrics['eval/reward']?.toFixed(4)} categories ${['A', 'B', 'C', 'D'].map((id) => `${id} ${metrics[`eval/rewards/oracle/category_${id}`]?.toFixed(3)}`).join(' ')}`,
+            `eval @${step}: oracle ${metrics['eval/reward']?.toFixed(4)} categories ${['A', 'B', 'C', 'D'].map((id) => `${id} ${metrics[`eval/rewards/oracle/category_${id}`]?.toFixed(3)}`).join(' ')}` +
+              ` paired sd ${metrics['eval/rewards/oracle/paired_sd']?.toFixed(3)} s.e. ${metrics['eval/rewards/oracle/paired_se']?.toFixed(4)}`,
           ),
       },
     ],
