@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Media, RgbImage } from '@flex/criteria';
 import { createFlowGenerator, initBackend, loadFlowGenerator, runMain, tf } from '@flex/model';
 import { perceiveMedia, scaleByPresence, scoreFacts, scoreGeneration, type PromptSpec } from '@flex/synth';
-import { createFlowPolicy, deriveSeed, SeededRandom } from '../src/index';
+import { createFlowPolicy, deriveSeed, pairedChange, SeededRandom } from '../src/index';
 import { worldPrompts } from './world';
 
 function argument(name: string, fallback: string): string {
@@ -104,13 +104,11 @@ await runMain(async () => {
         `prompts whose oracle moved > 0.05: ${changed}, mean |Δoracle| ${mean(rows.map((r) => Math.abs(r.u1 - r.u0))).toFixed(4)}; ` +
         `with the old count gate ${mean(rows.map((r) => r.c0)).toFixed(4)} → ${mean(rows.map((r) => r.c1)).toFixed(4)} (mean |Δ| ${mean(rows.map((r) => Math.abs(r.c1 - r.c0))).toFixed(4)})`,
     );
-    // Paired standard error of the mean change (what `flex grpo` now reports).
-    const se = (d: number[]) => {
-      const m = mean(d);
-      return Math.sqrt(d.reduce((a, x) => a + (x - m) ** 2, 0) / (d.length - 1) / d.length);
-    };
-    console.log(`  paired s.e. of the change: ${se(rows.map((r) => r.u1 - r.u0)).toFixed(4)} (count gate ${se(rows.map((r) => r.c1 - r.c0)).toFixed(4)})`);
-    summary[`count_gate_change_se_${count}`] = se(rows.map((r) => r.c1 - r.c0));
+    // Paired standard error of the mean change (what `flex grpo` reports).
+    const se = (before: number[], after: number[]) => pairedChange(before, after).stdError ?? Number.NaN;
+    const countGateSe = se(rows.map((r) => r.c0), rows.map((r) => r.c1));
+    console.log(`  paired s.e. of the change: ${se(rows.map((r) => r.u0), rows.map((r) => r.u1)).toFixed(4)} (count gate ${countGateSe.toFixed(4)})`);
+    summary[`count_gate_change_se_${count}`] = countGateSe;
     summary[`count_gate_before_${count}`] = mean(rows.map((r) => r.c0));
     summary[`count_gate_after_${count}`] = mean(rows.map((r) => r.c1));
     summary[`oracle_before_${count}`] = mean(rows.map((r) => r.u0));

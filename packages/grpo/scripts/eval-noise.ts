@@ -10,7 +10,7 @@
 import type { Media } from '@flex/criteria';
 import { initBackend, loadFlowGenerator, runMain, type FlowGenerator } from '@flex/model';
 import type { PromptSpec } from '@flex/synth';
-import { createFlowPolicy, deriveSeed, GRPOTrainer, pairwiseJudgeReward, shippedGenerators } from '../src/index';
+import { createFlowPolicy, deriveSeed, GRPOTrainer, pairedChange, pairwiseJudgeReward, shippedGenerators } from '../src/index';
 import { copyGenerator, oracleScore, pixelTeacherJudge, worldPrompts, type WorldPrompt } from './world';
 
 function argument(name: string, fallback: string): string {
@@ -71,9 +71,11 @@ await runMain(async () => {
     const t = await score(generator, es);
     const b = es === 0 ? b0 : b1;
     const d = t.map((x, i) => x - (b[i] as number));
+    const { change, stdError } = pairedChange(b, t);
+    const sdD = (stdError ?? Number.NaN) * Math.sqrt(d.length);
     const blocks = Array.from({ length: Math.floor(d.length / 512) }, (_, k) => mean(d.slice(k * 512, (k + 1) * 512)));
     console.log(
-      `evalSeed ${es}: trained ${mean(t).toFixed(4)} diff ${mean(d).toFixed(4)} sd(d) ${sd(d).toFixed(4)} se512 ${(sd(d) / Math.sqrt(512)).toFixed(
+      `evalSeed ${es}: trained ${mean(t).toFixed(4)} diff ${change.toFixed(4)} sd(d) ${sdD.toFixed(4)} se512 ${(sdD / Math.sqrt(512)).toFixed(
         4
       )} blocks ${blocks.map((x) => x.toFixed(4)).join(' ')}`
     );

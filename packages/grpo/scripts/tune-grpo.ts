@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Media } from '@flex/criteria';
 import { initBackend, loadFlowGenerator, runMain } from '@flex/model';
 import { PixelOracleJudge, scoreGeneration, type PromptSpec, type TeacherOptions } from '@flex/synth';
-import { createFlowPolicy, deriveSeed, functionReward, SeededRandom, GRPOTrainer, pairwiseJudgeReward, scoreRewards, type RewardFunction } from '../src/index';
+import { createFlowPolicy, deriveSeed, functionReward, SeededRandom, GRPOTrainer, pairedChange, pairwiseJudgeReward, scoreRewards, type RewardFunction } from '../src/index';
 import { copyGenerator, oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, type WorldPrompt } from './world';
 
 function argument(name: string, fallback: string): string {
@@ -161,10 +161,8 @@ await runMain(async () => {
         // The paired change against the first evaluation (same prompts, same noise) and its standard error.
         const utilities = scored.map((x) => x.utility);
         firstUtilities ??= utilities;
-        const differences = utilities.map((u, i) => u - (firstUtilities as number[])[i]!);
-        const change = mean(differences);
-        const sd = Math.sqrt(differences.reduce((a, d) => a + (d - change) ** 2, 0) / Math.max(1, differences.length - 1));
-        return { rewards: utilities, metrics: { ...categories, paired_sd: sd, paired_se: sd / Math.sqrt(differences.length) } };
+        const se = pairedChange(firstUtilities, utilities).stdError ?? 0;
+        return { rewards: utilities, metrics: { ...categories, paired_sd: se * Math.sqrt(utilities.length), paired_se: se } };
       },
     },
     evalPrompts: held.map((p) => p.text),

@@ -2,6 +2,7 @@ export { GrpoError } from './errors';
 export type { GrpoErrorCode } from './errors';
 export type { NumericArray } from './numeric';
 export * from './random';
+export { pairedChange } from './paired';
 export * from './advantages';
 export * from './surrogate';
 export * from './kl';

@@ -10,7 +10,6 @@ import { buildJudgeTokenizer, createFlowGenerator, FlexJudgeModel, initBackend, 
 import { presetConfig } from '../pipeline/presets';
 import { pipelineStages } from '../pipeline/stages';
 import { runCli } from '../program';
-import { pairedChange } from './grpo';
 import { captureOutput as capture } from '../test-support';
 
 let dir: string;
@@ -150,18 +149,6 @@ describe('flex grpo', () => {
     } finally {
       c.restore();
     }
-  });
-});
-
-describe('pairedChange', () => {
-  it('is the mean per-prompt difference with its standard error', () => {
-    const { change, stdError } = pairedChange([0.5, 0.2, 0.4, 0.1], [0.6, 0.1, 0.4, 0.3]);
-    // differences 0.1, −0.1, 0, 0.2: mean 0.05; deviations ±0.05, ±0.15.
-    expect(change).toBeCloseTo(0.05, 12);
-    const sd = Math.sqrt(((0.05) ** 2 + (0.15) ** 2 + (0.05) ** 2 + (0.15) ** 2) / 3);
-    expect(stdError).toBeCloseTo(sd / 2, 12);
-    expect(pairedChange([0.3], [0.5])).toEqual({ change: 0.5 - 0.3, stdError: null });
-    expect(() => pairedChange([0.1, 0.2], [0.1])).toThrow(RangeError);
   });
 });
 

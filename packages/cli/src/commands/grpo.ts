@@ -10,6 +10,7 @@ import {
   GrpoError,
   GRPOTrainer,
   latestGrpoCheckpoint,
+  pairedChange,
   pairwiseJudgeReward,
   shippedGenerators,
   type FlowPolicy,
@@ -101,20 +102,6 @@ const mean = (values: readonly number[]): number => (values.length === 0 ? Numbe
 
 /** Held-out sets below this size give oracle means that per-prompt jumps dominate (see the summary's s.e.). */
 const FEW_HELD_OUT = 32;
-
-/**
- * The paired change of the held-out oracle: mean of `after[i] − before[i]` and its standard error (sample standard
- * deviation / √n; null below 2 prompts). The oracle is discontinuous per prompt — an object that appears or vanishes
- * moves one prompt's score by 0.1–0.3 — so a few prompts give a noisy mean even with the same starting noise.
- */
-export function pairedChange(before: readonly number[], after: readonly number[]): { change: number; stdError: number | null } {
-  if (before.length !== after.length) throw new RangeError('pairedChange: before and after must score the same prompts');
-  const d = before.map((b, i) => (after[i] as number) - b);
-  const m = mean(d);
-  if (d.length < 2) return { change: m, stdError: null };
-  const variance = d.reduce((a, x) => a + (x - m) ** 2, 0) / (d.length - 1);
-  return { change: m, stdError: Math.sqrt(variance / d.length) };
-}
 
 /** One PNG row of samples (a video shows its frames side by side), each pixel repeated `zoom` times. */
 function gridImage(samples: readonly Media[], zoom = 4): RgbImage {
