@@ -162,6 +162,11 @@ export function listCheckpoints(outputDir: string): { directory: string; step: n
     .sort((a, b) => a.step - b.step);
 }
 
+/** The warm-up length of a run of `total` steps: `warmupSteps` when given, else `warmupRatio` of the steps. */
+export function warmupStepCount(config: Pick<TrainerConfig, 'warmupSteps' | 'warmupRatio'>, total: number): number {
+  return config.warmupSteps > 0 ? config.warmupSteps : Math.floor(config.warmupRatio * total);
+}
+
 /** The learning rate at a step (0-based) of a schedule with linear warm-up. */
 export function scheduledLearningRate(config: Pick<TrainerConfig, 'learningRate' | 'lrSchedulerType' | 'minLearningRateRatio'>, step: number, warmup: number, total: number): number {
   const peak = config.learningRate;
@@ -332,7 +337,7 @@ export class TrainingLoop<E> {
     const metricsFile = join(c.outputDir, 'metrics.jsonl');
     const stepsPerEpoch = this.stepsPerEpoch();
     const maxSteps = c.maxSteps > 0 ? c.maxSteps : Math.max(1, Math.ceil(c.numTrainEpochs * stepsPerEpoch));
-    const warmup = c.warmupSteps > 0 ? c.warmupSteps : Math.floor(c.warmupRatio * maxSteps);
+    const warmup = warmupStepCount(c, maxSteps);
     let state: TrainerState = { globalStep: 0, maxSteps, stepsPerEpoch, nonFiniteRun: 0, skippedSteps: 0, interval: { steps: 0, sums: {} } };
     const resumed = options.resumeFrom ? await this.#resume(options.resumeFrom) : undefined;
     if (resumed) {

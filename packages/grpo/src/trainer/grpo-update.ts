@@ -1,4 +1,4 @@
-import { accumulateGradients, applyGradients, computeGradients, scheduledLearningRate, setLearningRate, tf, type Tensor } from '@flex/model';
+import { accumulateGradients, applyGradients, computeGradients, scheduledLearningRate, setLearningRate, tf, warmupStepCount, type Tensor } from '@flex/model';
 import { GrpoError } from '../errors';
 import type { Rollout } from '../policy';
 import { deriveSeed, SeededRandom } from '../random';
@@ -33,8 +33,7 @@ export function trainedSteps(total: number, fraction: number, seed: number, step
 
 /** The learning rate of the update at `step` (0-based): `learningRate` under the config's warm-up and schedule. */
 export function grpoLearningRate(config: Pick<GRPOConfig, 'learningRate' | 'lrSchedulerType' | 'warmupSteps' | 'warmupRatio' | 'minLearningRateRatio' | 'maxSteps'>, step: number): number {
-  const warmup = config.warmupSteps > 0 ? config.warmupSteps : Math.floor(config.warmupRatio * config.maxSteps);
-  return scheduledLearningRate(config, step, warmup, config.maxSteps);
+  return scheduledLearningRate(config, step, warmupStepCount(config, config.maxSteps), config.maxSteps);
 }
 
 /** Options of {@link grpoUpdate}. */
