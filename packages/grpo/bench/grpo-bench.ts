@@ -82,6 +82,11 @@ interface ModalitySettings {
   /** Held-out prompts of the final evaluation, and the first `curveHeldOut` of them for the curve during training. */
   heldOut: number;
   curveHeldOut: number;
+  /** The flow sampler's steps (training and every evaluation) and its SDE window (undefined: every step). */
+  samplerSteps: number;
+  sdeWindow: { start: number; length: number } | undefined;
+  /** The Flex reward's category weights (undefined: the published ones). */
+  flexWeights: Record<string, number> | undefined;
   /** This modality's overrides of the common settings (learning rate and schedule, KL β, advantage scaling, trained share of the window). */
   overrides: Partial<CommonSettings>;
 }
@@ -107,10 +112,38 @@ const overrideKeys: Partial<Record<keyof CommonSettings, string>> = {
   trainStepFraction: 'train_step_fraction',
 };
 
-/** A modality's steps, batch and held-out sizes from `--<prefix>steps`, `--<prefix>prompts`, … or the defaults. */
-function sizes(prefix: string, defaults: Record<'steps' | 'prompts' | 'group' | 'held-out' | 'curve-held-out', number>): Omit<ModalitySettings, 'overrides'> {
+/** `--window S,L` as a policy's sdeWindow; `all` is undefined (every step). */
+function windowOf(text: string): { start: number; length: number } | undefined {
+  if (text === 'all') return undefined;
+  const [start, length] = text.split(',').map(Number) as [number, number];
+  return { start, length };
+}
+
+/**
+ * A modality's settings: steps, batch and held-out sizes from `--<prefix>steps`, `--<prefix>prompts`, … (or the
+ * defaults); the sampler's steps and window and the Flex weights from `--<prefix>sampler-steps`, `--<prefix>window`,
+ * `--<prefix>flex-weights`, falling back to the unprefixed flag (`--sampler-steps 10`, `--window 0,3`,
+ * `--flex-weights '{"A":1}'`, `published` for REFERENCE.md §3's).
+ */
+function modalitySettings(
+  prefix: '' | 'video-',
+  defaults: Record<'steps' | 'prompts' | 'group' | 'held-out' | 'curve-held-out', number>,
+  overrides: Partial<CommonSettings> = {},
+): ModalitySettings {
   const read = (name: keyof typeof defaults) => Number(argument(`${prefix}${name}`, String(defaults[name])));
-  return { steps: read('steps'), promptsPerStep: read('prompts'), groupSize: read('group'), heldOut: read('held-out'), curveHeldOut: read('curve-held-out') };
+  const own = (name: string, fallback: string) => argument(`${prefix}${name}`, argument(name, fallback));
+  const weights = own('flex-weights', '{"A":1}');
+  return {
+    steps: read('steps'),
+    promptsPerStep: read('prompts'),
+    groupSize: read('group'),
+    heldOut: read('held-out'),
+    curveHeldOut: read('curve-held-out'),
+    samplerSteps: Number(own('sampler-steps', '10')),
+    sdeWindow: windowOf(own('window', '0,3')),
+    flexWeights: weights === 'published' ? undefined : (JSON.parse(weights) as Record<string, number>),
+    overrides,
+  };
 }
 
 /** `{ [key]: parsed value }` if `--<flag>` is given, else `{}`: a modality's override of a common setting. */
@@ -125,18 +158,19 @@ await runMain(async () => {
     // 16 prompts × G 16. The final scores on 4096 held-out prompts: between a trained generator and the pre-trained one,
     // the per-prompt oracle difference of one ODE sample each has sd 0.10, so a mean over 512 prompts moves by ±0.0044,
     // as much as the whole seed-to-seed spread seen in session 7 (session 8); over 4096, ±0.0016 (+1.5 minutes).
-    image: { ...sizes('', { steps: 30, prompts: 16, group: 16, 'held-out': 4096, 'curve-held-out': 512 }), overrides: {} },
-    video: {
-      ...sizes('video-', { steps: 20, prompts: 8, group: 8, 'held-out': 256, 'curve-held-out': 96 }),
-      // The video arms' own step size and schedule, KL, advantage scaling and window share, if given (by default the common ones).
-      overrides: {
+    image: modalitySettings('', { steps: 30, prompts: 16, group: 16, 'held-out': 4096, 'curve-held-out': 512 }),
+    // The video arms' own step size and schedule, KL, advantage scaling and window share, if given (by default the common ones).
+    video: modalitySettings(
+      'video-',
+      { steps: 20, prompts: 8, group: 8, 'held-out': 256, 'curve-held-out': 96 },
+      {
         ...override('learningRate', 'video-lr', Number),
         ...override('lrSchedulerType', 'video-lr-schedule', (t) => t as CommonSettings['lrSchedulerType']),
         ...override('beta', 'video-beta', Number),
         ...override('scaleRewards', 'video-scale', (t) => t as CommonSettings['scaleRewards']),
         ...override('trainStepFraction', 'video-fraction', Number),
       },
-    },
+    ),
   };
   const common: CommonSettings = {
     learningRate: Number(argument('lr', '1e-4')),
@@ -153,22 +187,9 @@ await runMain(async () => {
   };
   // The policy's last step: an SDE step with a log-prob (the library default, Flow-GRPO) or the untrained Euler step.
   const finalStep = argument('final', 'sde') as 'sde' | 'euler';
-  // `--sampler-steps K`: the flow sampler's steps, in training and in every evaluation. Default 10.
-  // `--window S,L` (or `all`): the policy's sdeWindow, the SDE only on sampler steps S … S+L−1 and the ODE elsewhere.
-  // Default 0,3 (steps 0–2 of 10): in session 4 it left the Flex arm at 0.123 against 0.106 with every step (docs/grpo.md).
-  // `--video-sampler-steps` and `--video-window` set the video arms' own.
-  const windowOf = (text: string) => {
-    if (text === 'all') return undefined;
-    const [start, length] = text.split(',').map(Number) as [number, number];
-    return { start, length };
-  };
-  const sampler: Record<'image' | 'video', { steps: number; sdeWindow: { start: number; length: number } | undefined }> = {
-    image: { steps: Number(argument('sampler-steps', '10')), sdeWindow: windowOf(argument('window', '0,3')) },
-    video: {
-      steps: Number(argument('video-sampler-steps', argument('sampler-steps', '10'))),
-      sdeWindow: windowOf(argument('video-window', argument('window', '0,3'))),
-    },
-  };
+  // `--sampler-steps K` (default 10) and `--window S,L` (or `all`; the SDE only on sampler steps S … S+L−1, the ODE
+  // elsewhere) are read by modalitySettings. Default window 0,3 (steps 0–2 of 10): in session 4 it left the Flex arm at
+  // 0.123 against 0.106 with every step (docs/grpo.md).
   const describeWindow = (window: { start: number; length: number } | undefined) => (window ? `${window.start},${window.length}` : 'all');
   // `--no-worker`: the update on the main thread (one core; the step is then sampling + judging + update).
   const inWorker = !process.argv.includes('--no-worker');
@@ -179,11 +200,8 @@ await runMain(async () => {
   // `--flex-weights`: the Flex reward's category weights. Default A only (with the overall win rate's 0.3): with
   // REFERENCE.md §3's A 1 / B 0.7 / C 0.7 the stand-in's reward lowered the oracle's category A (session 7).
   // `--flex-weights published` restores the published weights; `--video-flex-weights` sets the video arms' own.
-  const weightsText = { image: argument('flex-weights', '{"A":1}'), video: argument('video-flex-weights', argument('flex-weights', '{"A":1}')) };
-  const weightsOf = (text: string) => (text === 'published' ? undefined : (JSON.parse(text) as Record<string, number>));
-  const flexWeights = { image: weightsOf(weightsText.image), video: weightsOf(weightsText.video) };
   const describeWeights = (modality: 'image' | 'video') => {
-    const weights = flexWeights[modality];
+    const weights = settings[modality].flexWeights;
     return weights ? JSON.stringify(weights) : modality === 'image' ? 'published: A 1, B 0.7, C 0.7' : 'published: 1 / 1 / 1';
   };
   const out = argument('out', join(process.cwd(), 'runs', 'grpo-bench'));
@@ -200,10 +218,10 @@ await runMain(async () => {
     seeds: seeds.length,
     ...common,
     finalStep,
-    samplerSteps: sampler.image.steps,
-    sdeWindow: describeWindow(sampler.image.sdeWindow),
-    video_sampler_steps: sampler.video.steps,
-    video_sde_window: describeWindow(sampler.video.sdeWindow),
+    samplerSteps: settings.image.samplerSteps,
+    sdeWindow: describeWindow(settings.image.sdeWindow),
+    video_sampler_steps: settings.video.samplerSteps,
+    video_sde_window: describeWindow(settings.video.sdeWindow),
     dynamics,
     noiseLevel,
     flex_weights: describeWeights('image'),
@@ -222,7 +240,7 @@ await runMain(async () => {
     const { generator: base } = await loadFlowGenerator({ folder: join(argument('generators', join(here, '..', 'generators')), modality === 'image' ? 'image-32' : 'video-24') });
     const held = worldPrompts({ modality, count: s.heldOut, seed: 0, heldOut: true });
     const heldTexts = held.map((p) => p.text);
-    const { steps: samplerSteps, sdeWindow } = sampler[modality];
+    const { samplerSteps, sdeWindow } = s;
     const evalPolicy = createFlowPolicy({ generator: base, steps: samplerSteps });
     // The same ODE noise as the trainer's evaluations (GRPOTrainer.evaluate with evalSeed).
     const baseGroups = await evalPolicy.sample({ prompts: heldTexts, groupSize: 1, seed: deriveSeed(EVAL_SEED, 0, 4), mode: 'eval' });
@@ -252,8 +270,7 @@ await runMain(async () => {
         let prefers: (prompts: readonly string[], samples: readonly Media[]) => Promise<number[]>;
         if (arm === 'flex') {
           const judge = (useTrained ? flexJudge : undefined) ?? pixelTeacherJudge({ specs, seed });
-          const weights = flexWeights[modality];
-          reward = pairwiseJudgeReward({ judge, ...(weights ? { categoryWeights: weights } : {}) });
+          reward = pairwiseJudgeReward({ judge, ...(s.flexWeights ? { categoryWeights: s.flexWeights } : {}) });
           prefers = async (prompts, samples) => {
             // Alternate the slots so a position bias cancels.
             const results = await judge.judge(
