@@ -13,7 +13,7 @@
  *     [--lr 1e-4] [--clip 1e-2] [--beta 0] [--fraction 0.5] [--selection random] [--final sde|euler] [--scale batch]
  *     [--window 0,3|all|START,LENGTH] [--no-worker] [--dynamics cps|flow-sde] [--noise 0.5] [--flex-weights '{"A":1}'|published]
  *     [--lr-schedule constant|linear|cosine] [--video-lr LR] [--video-lr-schedule S] [--video-beta B] [--video-scale group|batch|none]
- *     [--video-fraction F] [--video-flex-weights '{"A":1}'|published] [--sampler-steps 10] [--video-sampler-steps K] [--video-window S,L]
+ *     [--video-fraction F] [--video-flex-weights '{"A":1}'|published] [--flex-outcome winner|probability] [--video-flex-outcome O] [--sampler-steps 10] [--video-sampler-steps K] [--video-window S,L]
  *     [--flex-judge <checkpoint>] [--bt-judge <checkpoint>] [--out runs/grpo-bench]
  *
  * Without --flex-judge / --bt-judge the arms use stand-ins that see the same simulated perception: the
@@ -87,6 +87,8 @@ interface ModalitySettings {
   sdeWindow: { start: number; length: number } | undefined;
   /** The Flex reward's category weights (undefined: the published ones). */
   flexWeights: Record<string, number> | undefined;
+  /** How the Flex reward reads a judgement: the written winner (1 / 0) or the judge's probabilities (soft win rates). */
+  flexOutcome: 'winner' | 'probability';
   /** This modality's overrides of the common settings (learning rate and schedule, KL β, advantage scaling, trained share of the window). */
   overrides: Partial<CommonSettings>;
 }
@@ -142,6 +144,7 @@ function modalitySettings(
     samplerSteps: Number(own('sampler-steps', '10')),
     sdeWindow: windowOf(own('window', '0,3')),
     flexWeights: weights === 'published' ? undefined : (JSON.parse(weights) as Record<string, number>),
+    flexOutcome: own('flex-outcome', 'winner') as 'winner' | 'probability',
     overrides,
   };
 }
@@ -200,6 +203,8 @@ await runMain(async () => {
   // `--flex-weights`: the Flex reward's category weights. Default A only (with the overall win rate's 0.3): with
   // REFERENCE.md §3's A 1 / B 0.7 / C 0.7 the stand-in's reward lowered the oracle's category A (session 7).
   // `--flex-weights published` restores the published weights; `--video-flex-weights` sets the video arms' own.
+  // `--flex-outcome winner|probability` (and `--video-flex-outcome`): hard win rates from the written winners (the
+  // default) or soft ones from the judge's probabilities.
   const describeWeights = (modality: 'image' | 'video') => {
     const weights = settings[modality].flexWeights;
     return weights ? JSON.stringify(weights) : modality === 'image' ? 'published: A 1, B 0.7, C 0.7' : 'published: 1 / 1 / 1';
@@ -226,6 +231,8 @@ await runMain(async () => {
     noiseLevel,
     flex_weights: describeWeights('image'),
     video_flex_weights: describeWeights('video'),
+    flex_outcome: settings.image.flexOutcome,
+    video_flex_outcome: settings.video.flexOutcome,
     updateInWorker: inWorker,
     flex_judge: flexCheckpoint ?? 'stand-in: simulated Flex judge on pixels',
     bt_reward: btCheckpoint ?? 'stand-in: scalar utility of the same perception',
@@ -270,7 +277,7 @@ await runMain(async () => {
         let prefers: (prompts: readonly string[], samples: readonly Media[]) => Promise<number[]>;
         if (arm === 'flex') {
           const judge = (useTrained ? flexJudge : undefined) ?? pixelTeacherJudge({ specs, seed });
-          reward = pairwiseJudgeReward({ judge, ...(s.flexWeights ? { categoryWeights: s.flexWeights } : {}) });
+          reward = pairwiseJudgeReward({ judge, outcome: s.flexOutcome, ...(s.flexWeights ? { categoryWeights: s.flexWeights } : {}) });
           prefers = async (prompts, samples) => {
             // Alternate the slots so a position bias cancels.
             const results = await judge.judge(
