@@ -7,7 +7,7 @@
  *     [--beta 0] [--fraction 0.5] [--iterations 1] [--minibatches 1] [--group 8] [--prompts 4] [--noise 0.7] \
  *     [--held-out 128] [--seed 0] [--reward flex|scalar] [--modality image] [--no-worker] [--final sde|euler] [--window S,L] [--eval-sde G]
  *     [--dynamics flow-sde|cps] [--generator FOLDER] [--lr-schedule constant|linear|cosine] [--warmup N] [--min-lr-ratio R]
- *     [--sampler-steps 10]
+ *     [--sampler-steps 10] [--prompt-seed P] [--judge-seed J] [--train-prompts 256] [--outcome winner|probability]
  *
  * The last line is one JSON object: the settings, oracle before/after, the oracle curve, the training-sample
  * oracle in the first and last quarter, mean clip ratio, approx_kl, grad norm and step time.
@@ -60,14 +60,15 @@ await runMain(async () => {
   await initBackend();
   // `--generator FOLDER`: another pre-trained generator than the shipped one of the modality.
   const { generator: base } = await loadFlowGenerator({ folder: argument('generator', join(here, '..', 'generators', modality === 'image' ? 'image-32' : 'video-24')) });
-  const train = worldPrompts({ modality, count: 256, seed: seed + 1 });
+  // `--prompt-seed P`: the training prompts of seed P (default the run's seed), to tell a seed's prompts from its noise.
+  const train = worldPrompts({ modality, count: Number(argument('train-prompts', '256')), seed: Number(argument('prompt-seed', String(seed))) + 1 });
   const held = worldPrompts({ modality, count: Number(argument('held-out', '128')), seed: 0, heldOut: true });
   const specs = new Map<string, PromptSpec>([...train, ...held].map((p) => [p.text, p.spec]));
   const byText = new Map<string, WorldPrompt>([...train, ...held].map((p) => [p.text, p]));
   let inner: RewardFunction<string, Media>;
   if (kind === 'flex') inner = pairwiseJudgeReward({
       // `--judge-errors '{"colourConfusionRate":0}'`: the stand-in's perception errors (@flex/synth's TeacherOptions).
-      judge: pixelTeacherJudge({ specs, seed, ...(process.argv.includes('--judge-errors') ? { errors: JSON.parse(argument('judge-errors', '{}')) as TeacherOptions } : {}) }),
+      judge: pixelTeacherJudge({ specs, seed: Number(argument('judge-seed', String(seed))), ...(process.argv.includes('--judge-errors') ? { errors: JSON.parse(argument('judge-errors', '{}')) as TeacherOptions } : {}) }),
       reward: argument('flex-reward', 'flex') as 'flex' | 'overall',
       outcome: argument('outcome', 'winner') as 'winner' | 'probability',
       bothOrders: process.argv.includes('--both-orders'),
