@@ -34,7 +34,7 @@ import { pairOutcomeFromResult, type Judge, type Media } from '@flex/criteria';
 import { initBackend, loadCheckpoint, loadFlowGenerator, runMain } from '@flex/model';
 import { scoreGeneration, type PromptSpec } from '@flex/synth';
 import { createFlowPolicy, deriveSeed, functionReward, GRPOTrainer, pairwiseJudgeReward, type RewardFunction } from '../src/index';
-import { copyGenerator, oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, writeGrid, type WorldPrompt } from '../scripts/world';
+import { copyGenerator, flexWeightsOf, oracleScore, pixelTeacherJudge, pixelTeacherScore, sdeWindowOf, worldPrompts, writeGrid, type WorldPrompt } from '../scripts/world';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -114,13 +114,6 @@ const overrideKeys: Partial<Record<keyof CommonSettings, string>> = {
   trainStepFraction: 'train_step_fraction',
 };
 
-/** `--window S,L` as a policy's sdeWindow; `all` is undefined (every step). */
-function windowOf(text: string): { start: number; length: number } | undefined {
-  if (text === 'all') return undefined;
-  const [start, length] = text.split(',').map(Number) as [number, number];
-  return { start, length };
-}
-
 /**
  * A modality's settings: steps, batch and held-out sizes from `--<prefix>steps`, `--<prefix>prompts`, … (or the
  * defaults); the sampler's steps and window and the Flex weights from `--<prefix>sampler-steps`, `--<prefix>window`,
@@ -134,7 +127,6 @@ function modalitySettings(
 ): ModalitySettings {
   const read = (name: keyof typeof defaults) => Number(argument(`${prefix}${name}`, String(defaults[name])));
   const own = (name: string, fallback: string) => argument(`${prefix}${name}`, argument(name, fallback));
-  const weights = own('flex-weights', '{"A":1}');
   return {
     steps: read('steps'),
     promptsPerStep: read('prompts'),
@@ -142,8 +134,8 @@ function modalitySettings(
     heldOut: read('held-out'),
     curveHeldOut: read('curve-held-out'),
     samplerSteps: Number(own('sampler-steps', '10')),
-    sdeWindow: windowOf(own('window', '0,3')),
-    flexWeights: weights === 'published' ? undefined : (JSON.parse(weights) as Record<string, number>),
+    sdeWindow: sdeWindowOf(own('window', '0,3')),
+    flexWeights: flexWeightsOf(own('flex-weights', '{"A":1}')),
     flexOutcome: own('flex-outcome', 'winner') as 'winner' | 'probability',
     overrides,
   };

@@ -26,7 +26,7 @@ import {
   shippedGenerators,
   type RewardFunction,
 } from '../src/index';
-import { pixelTeacherJudge, pixelTeacherScore, worldPrompts, type WorldPrompt } from './world';
+import { flexWeightsOf, pixelTeacherJudge, pixelTeacherScore, sdeWindowOf, worldPrompts, type WorldPrompt } from './world';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -42,15 +42,16 @@ await runMain(async () => {
   const groupSize = Number(argument('group', '8'));
   const seed = Number(argument('seed', '0'));
   const windowText = argument('window', '0,3');
-  const [start, length] = windowText.split(',').map(Number) as [number, number];
+  const sdeWindow = sdeWindowOf(windowText);
   const weightsText = argument('weights', '{"A":1}');
-  const weights = weightsText === 'published' ? {} : { categoryWeights: JSON.parse(weightsText) as Record<string, number> };
+  const categoryWeights = flexWeightsOf(weightsText);
+  const weights = categoryWeights ? { categoryWeights } : {};
   await initBackend();
   const { generator } = await loadFlowGenerator({ folder: shippedGenerators[modality] });
   const policy = createFlowPolicy({
     generator,
     steps: Number(argument('sampler-steps', '10')),
-    ...(windowText === 'all' ? {} : { sdeWindow: { start, length } }),
+    ...(sdeWindow ? { sdeWindow } : {}),
     dynamics: 'cps',
     noiseLevel: 0.5,
   });

@@ -18,7 +18,7 @@ import type { Media } from '@flex/criteria';
 import { initBackend, loadFlowGenerator, runMain } from '@flex/model';
 import { PixelOracleJudge, scoreGeneration, type PromptSpec, type TeacherOptions } from '@flex/synth';
 import { createFlowPolicy, deriveSeed, functionReward, SeededRandom, GRPOTrainer, pairedChange, pairwiseJudgeReward, scoreRewards, type RewardFunction } from '../src/index';
-import { copyGenerator, oracleScore, pixelTeacherJudge, pixelTeacherScore, worldPrompts, type WorldPrompt } from './world';
+import { copyGenerator, oracleScore, pixelTeacherJudge, pixelTeacherScore, sdeWindowOf, worldPrompts, type WorldPrompt } from './world';
 
 function argument(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -104,10 +104,9 @@ await runMain(async () => {
   };
   const generator = copyGenerator(base);
   const beta = Number(argument('beta', '0'));
-  // `--window S,L`: the policy's sdeWindow (the SDE only on sampler steps S … S+L−1, the ODE elsewhere).
-  const windowArg = process.argv.includes('--window') ? argument('window', '').split(',').map(Number) : undefined;
   const dynamics = argument('dynamics', 'flow-sde') as 'flow-sde' | 'cps';
-  const sdeWindow = windowArg ? { start: windowArg[0] as number, length: windowArg[1] as number } : undefined;
+  // `--window S,L`: the policy's sdeWindow (the SDE only on sampler steps S … S+L−1, the ODE elsewhere; default every step).
+  const sdeWindow = sdeWindowOf(argument('window', 'all'));
   const policy = createFlowPolicy({
     generator,
     ...(beta > 0 ? { reference: copyGenerator(base) } : {}),

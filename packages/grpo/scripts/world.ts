@@ -50,6 +50,18 @@ export function renderPrompt(prompt: WorldPrompt, size: number, seed: number): M
   return renderScene({ scene, width: size });
 }
 
+/** `--window S,L` as a flow policy's `sdeWindow` (the SDE only on sampler steps S … S+L−1); `all` is undefined (every step). */
+export function sdeWindowOf(text: string): { start: number; length: number } | undefined {
+  if (text === 'all') return undefined;
+  const [start, length] = text.split(',').map(Number) as [number, number];
+  return { start, length };
+}
+
+/** `--flex-weights '{"A":1}'` as the Flex reward's category weights; `published` is undefined (REFERENCE.md §3's). */
+export function flexWeightsOf(text: string): Record<string, number> | undefined {
+  return text === 'published' ? undefined : (JSON.parse(text) as Record<string, number>);
+}
+
 /** A new generator with the same config and a copy of `generator`'s parameters (a policy's reference, a run's start). */
 export function copyGenerator(generator: FlowGenerator): FlowGenerator {
   const copy = createFlowGenerator(generator.config);
